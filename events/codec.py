@@ -1,0 +1,121 @@
+"""Turn events into JSON payloads and back, upcasting old schema versions on the way in.
+
+The outbox stores ``(event_type, schema_version, payload)``. ``decode`` first lifts an old
+payload to the current version through ``UPCASTERS`` (one step per version), then builds the
+dataclass, so handlers only ever see the current shape.
+"""
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from events.base import Event
+from events.catalog import (
+    CustomerDeactivated,
+    CustomerRegistered,
+    CustomerRenamed,
+    ProductAdded,
+    ProductRepriced,
+    ProductRetired,
+)
+from events.orders import (
+    OrderCancelled,
+    OrderConfirmed,
+    OrderDelivered,
+    OrderDiscountApplied,
+    OrderLineAdded,
+    OrderLineRemoved,
+    OrderPlaced,
+    OrderShipped,
+)
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.event_type: cls
+    for cls in (
+        OrderPlaced,
+        OrderLineAdded,
+        OrderLineRemoved,
+        OrderDiscountApplied,
+        OrderConfirmed,
+        OrderShipped,
+        OrderDelivered,
+        OrderCancelled,
+        CustomerRegistered,
+        CustomerRenamed,
+        CustomerDeactivated,
+        ProductAdded,
+        ProductRepriced,
+        ProductRetired,
+    )
+}
+
+Payload = dict[str, Any]
+
+# (event_type, from_version) -> function returning the payload at from_version + 1.
+UPCASTERS: dict[tuple[str, int], Callable[[Payload], Payload]] = {}
+
+
+class UnknownEventError(ValueError):
+    """The stored event has a type or schema version this code does not understand."""
+
+
+def encode(event: Event) -> Payload:
+    """Return the event's JSON-ready payload (datetimes as ISO 8601, tuples as lists)."""
+    return _to_json(event)
+
+
+def decode(event_type: str, schema_version: int, payload: Payload) -> Event:
+    """Build the current-version event from a stored payload of any known version."""
+    cls = EVENT_TYPES.get(event_type)
+    if cls is None:
+        raise UnknownEventError(f"unknown event type {event_type!r}")
+    if schema_version > cls.schema_version:
+        raise UnknownEventError(f"{event_type} v{schema_version} is newer than this code (v{cls.schema_version})")
+    for version in range(schema_version, cls.schema_version):
+        upcast = UPCASTERS.get((event_type, version))
+        if upcast is None:
+            raise UnknownEventError(f"no upcaster for {event_type} v{version}")
+        payload = upcast(payload)
+    return _from_json(cls, payload)
+
+
+def _to_json(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: _to_json(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_to_json(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+@cache
+def _field_types(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {field.name: hints[field.name] for field in dataclasses.fields(cls)}
+
+
+def _from_json(cls: type, data: Payload) -> Any:
+    types_by_field = _field_types(cls)
+    return cls(**{name: _convert(hint, data[name]) for name, hint in types_by_field.items()})
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return _convert(inner, value)
+    if origin is tuple:
+        item_hint = typing.get_args(hint)[0]
+        return tuple(_convert(item_hint, item) for item in value)
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    if dataclasses.is_dataclass(hint):
+        return _from_json(hint, value)
+    return value

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class OrdersWriteConfig(AppConfig):
+    """The write side: models that keep the invariants, the services that change them, the outbox."""
+
+    name = "orders_write"
+    verbose_name = "Orders (write side)"

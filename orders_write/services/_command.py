@@ -1,0 +1,47 @@
+"""What every domain service shares: one durable transaction, a write scope, a typed result."""
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
+
+from django.db import transaction
+
+from orders_write.errors import VersionConflict
+from orders_write.models.guard import service_write_scope
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command returns: the aggregate, its new version and its last event's position."""
+
+    aggregate_id: int
+    version: int
+    position: int
+
+    @property
+    def order_id(self) -> int:
+        return self.aggregate_id
+
+
+def command(func: Callable[P, R]) -> Callable[P, R]:
+    """Run a service as the outermost transaction, allowed to write write-side models.
+
+    ``durable=True`` makes nesting a service inside someone else's transaction an error, so
+    the service's commit really is the moment its change and its events become visible.
+    """
+
+    @functools.wraps(func)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with transaction.atomic(durable=True), service_write_scope():
+            return func(*args, **kwargs)
+
+    return run
+
+
+def check_expected_version(*, aggregate: str, expected_version: int | None, current_version: int) -> None:
+    if expected_version is not None and expected_version != current_version:
+        raise VersionConflict(aggregate=aggregate, expected_version=expected_version, current_version=current_version)

@@ -1,0 +1,172 @@
+"""Place an order, optionally idempotent under a client-chosen key."""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from events import OrderPlaced, OrderStatus
+from orders_write import clock, outbox
+from orders_write.errors import IdempotencyKeyReused, InvariantViolated
+from orders_write.models import Customer, IdempotencyRecord, Order, OrderLine, Product
+from orders_write.models.catalog import SKU_MAX_LENGTH
+from orders_write.models.orders import MAX_QUANTITY
+from orders_write.services._command import CommandResult, command
+from orders_write.services._order_aggregate import event_fields, snapshot
+from orders_write.services._validation import FieldErrors
+
+MAX_LINES = 100
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class LineInput:
+    sku: str
+    quantity: int
+
+
+def order_place(
+    *,
+    customer_id: int,
+    lines: Sequence[LineInput],
+    actor: Any = None,
+    idempotency_key: str | None = None,
+) -> CommandResult:
+    """Place a PENDING order at today's catalogue prices.
+
+    With ``idempotency_key``, a retry of the same request (same actor, key, customer and
+    lines) returns the first result instead of placing a second order; the same key with a
+    different request raises ``IdempotencyKeyReused``. Concurrent retries are safe: the
+    loser's transaction rolls back on the key's unique index and then reads the winner's.
+    """
+    lines = _validate(customer_id, lines, idempotency_key)
+    if idempotency_key is None:
+        return _place(customer_id=customer_id, lines=lines, actor=actor, idempotency=None)
+    scope = outbox.actor_label(actor)
+    fingerprint = _fingerprint(customer_id, lines)
+    if (replayed := _replay(scope, idempotency_key, fingerprint)) is not None:
+        return replayed
+    try:
+        return _place(
+            customer_id=customer_id, lines=lines, actor=actor, idempotency=(scope, idempotency_key, fingerprint)
+        )
+    except _KeyTakenConcurrently:
+        replayed = _replay(scope, idempotency_key, fingerprint)
+        assert replayed is not None, "the winning placement committed its idempotency record"
+        return replayed
+
+
+class _KeyTakenConcurrently(Exception):
+    pass
+
+
+def _validate(customer_id: Any, lines: Any, idempotency_key: Any) -> list[LineInput]:
+    errors = FieldErrors()
+    errors.identifier("customer_id", customer_id)
+    if idempotency_key is not None:
+        errors.text("idempotency_key", idempotency_key, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
+    if not isinstance(lines, list | tuple) or not all(isinstance(line, LineInput) for line in lines):
+        errors.add("lines", "must be a list of LineInput")
+        errors.raise_if_any()
+    if not lines:
+        errors.add("lines", "an order needs at least one line")
+    elif len(lines) > MAX_LINES:
+        errors.add("lines", f"an order has at most {MAX_LINES} lines")
+    seen: set[str] = set()
+    cleaned = []
+    for index, line in enumerate(lines):
+        sku = errors.sku(f"lines[{index}].sku", line.sku, max_length=SKU_MAX_LENGTH)
+        errors.integer(f"lines[{index}].quantity", line.quantity, minimum=1, maximum=MAX_QUANTITY)
+        if sku in seen:
+            errors.add(f"lines[{index}].sku", f"duplicate sku {sku!r}; use one line with the total quantity")
+        seen.add(sku)
+        cleaned.append(LineInput(sku=sku, quantity=line.quantity))
+    errors.raise_if_any()
+    return cleaned
+
+
+def _fingerprint(customer_id: int, lines: list[LineInput]) -> str:
+    request = {"customer_id": customer_id, "lines": [[line.sku, line.quantity] for line in lines]}
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
+def _replay(scope: str, key: str, fingerprint: str) -> CommandResult | None:
+    record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+    if record is None:
+        return None
+    if record.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            "this idempotency key was already used for a different request",
+            details={"idempotency_key": key, "order_id": record.order_id},
+        )
+    return CommandResult(record.order_id, record.version, record.position)
+
+
+@command
+def _place(
+    *, customer_id: int, lines: list[LineInput], actor: Any, idempotency: tuple[str, str, str] | None
+) -> CommandResult:
+    customer = Customer.objects.filter(pk=customer_id).only("name", "is_active").first()
+    if customer is None or not customer.is_active:
+        state = "unknown" if customer is None else "inactive"
+        raise InvariantViolated(f"customer {customer_id} is {state}", details={"customer_id": [f"{state} customer"]})
+    products = {p.sku: p for p in Product.objects.filter(sku__in=[line.sku for line in lines])}
+    _require_active_products(lines, products)
+
+    now = clock.now()
+    order = Order(
+        customer_id=customer_id,
+        status=OrderStatus.PENDING,
+        currency=settings.SHOP_CURRENCY,
+        placed_at=now,
+        updated_at=now,
+    )
+    order.subtotal = sum(products[line.sku].price * line.quantity for line in lines)
+    order.item_count = sum(line.quantity for line in lines)
+    order.discount, order.total = 0, order.subtotal
+    order.save()
+    order_lines = OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            product=products[line.sku],
+            sku=line.sku,
+            product_name=products[line.sku].name,
+            quantity=line.quantity,
+            unit_price=products[line.sku].price,
+            line_total=products[line.sku].price * line.quantity,
+        )
+        for line in lines
+    )
+    event = OrderPlaced(
+        **event_fields(order), customer_name=customer.name, lines=tuple(snapshot(line) for line in order_lines)
+    )
+    position = outbox.append([(event, order.version)], actor=actor)
+    if idempotency is not None:
+        scope, key, fingerprint = idempotency
+        try:
+            with transaction.atomic():
+                IdempotencyRecord.objects.create(
+                    scope=scope,
+                    key=key,
+                    request_fingerprint=fingerprint,
+                    order_id=order.pk,
+                    version=order.version,
+                    position=position,
+                )
+        except IntegrityError:
+            raise _KeyTakenConcurrently from None
+    return CommandResult(order.pk, order.version, position)
+
+
+def _require_active_products(lines: list[LineInput], products: dict[str, Product]) -> None:
+    problems: dict[str, list[str]] = {}
+    for index, line in enumerate(lines):
+        product = products.get(line.sku)
+        if product is None or not product.is_active:
+            problems[f"lines[{index}].sku"] = ["unknown product" if product is None else "product is retired"]
+    if problems:
+        raise InvariantViolated("an order may only contain known, active products", details=problems)
