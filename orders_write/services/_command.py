@@ -7,6 +7,7 @@ from typing import ParamSpec, TypeVar
 
 from django.db import transaction
 
+from orders_write import clock
 from orders_write.errors import VersionConflict
 from orders_write.models.guard import service_write_scope
 
@@ -32,11 +33,12 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
 
     ``durable=True`` makes nesting a service inside someone else's transaction an error, so
     the service's commit really is the moment its change and its events become visible.
+    The clock is read once: the state's timestamps and its events' ``occurred_at`` agree.
     """
 
     @functools.wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        with transaction.atomic(durable=True), service_write_scope():
+        with transaction.atomic(durable=True), service_write_scope(), clock.frozen_at(clock.now()):
             return func(*args, **kwargs)
 
     return run
