@@ -15,7 +15,8 @@ from orders_write.errors import ValidationFailed
 
 MAX_ID = 2**63 - 1
 MAX_PRICE = 100_000_000  # one million units of the currency, in minor units
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc: C0, DEL and C1
+_SURROGATES = re.compile(r"[\ud800-\udfff]")  # lone surrogates (JSON "\ud800") cannot be encoded as UTF-8
 _SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _email_validator = EmailValidator()
 
@@ -55,6 +56,8 @@ class FieldErrors:
             self.add(field, f"must be at most {max_length} characters")
         elif _CONTROL_CHARS.search(value):
             self.add(field, "must not contain control characters")
+        elif _SURROGATES.search(value):
+            self.add(field, "must be valid Unicode text")
         return value
 
     def sku(self, field: str, value: Any, *, max_length: int) -> str:

@@ -43,7 +43,7 @@ def order_place(
     different request raises ``IdempotencyKeyReused``. Concurrent retries are safe: the
     loser's transaction rolls back on the key's unique index and then reads the winner's.
     """
-    lines = _validate(customer_id, lines, idempotency_key)
+    lines, idempotency_key = _validate(customer_id, lines, idempotency_key)
     if idempotency_key is None:
         return _place(customer_id=customer_id, lines=lines, actor=actor, idempotency=None)
     scope = outbox.actor_label(actor)
@@ -64,11 +64,12 @@ class _KeyTakenConcurrently(Exception):
     pass
 
 
-def _validate(customer_id: Any, lines: Any, idempotency_key: Any) -> list[LineInput]:
+def _validate(customer_id: Any, lines: Any, idempotency_key: Any) -> tuple[list[LineInput], str | None]:
+    """Return the cleaned lines and idempotency key (stripped, as stored and looked up)."""
     errors = FieldErrors()
     errors.identifier("customer_id", customer_id)
     if idempotency_key is not None:
-        errors.text("idempotency_key", idempotency_key, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
+        idempotency_key = errors.text("idempotency_key", idempotency_key, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
     if not isinstance(lines, list | tuple) or not all(isinstance(line, LineInput) for line in lines):
         errors.add("lines", "must be a list of LineInput")
         errors.raise_if_any()
@@ -86,7 +87,7 @@ def _validate(customer_id: Any, lines: Any, idempotency_key: Any) -> list[LineIn
         seen.add(sku)
         cleaned.append(LineInput(sku=sku, quantity=line.quantity))
     errors.raise_if_any()
-    return cleaned
+    return cleaned, idempotency_key
 
 
 def _fingerprint(customer_id: int, lines: list[LineInput]) -> str:
