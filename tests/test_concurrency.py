@@ -20,19 +20,11 @@ from orders_write.services import (
     order_line_add,
     order_ship,
 )
+from tests.transitions import LEGAL_FROM, STATUS_AFTER
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 THREADS = 24
-
-# Which commands may follow which status, for checking a serial history.
-LEGAL_FROM = {
-    "confirm": {"PENDING"},
-    "cancel": {"PENDING", "CONFIRMED"},
-    "ship": {"CONFIRMED"},
-    "deliver": {"SHIPPED"},
-}
-STATUS_AFTER = {"confirm": "CONFIRMED", "cancel": "CANCELLED", "ship": "SHIPPED", "deliver": "DELIVERED"}
 
 
 def run_at_once(commands: list[tuple[str, Callable[[], Any]]]) -> list[tuple[str, Any]]:

@@ -27,12 +27,12 @@ from orders_write.services import (
     order_place,
     order_ship,
     product_reprice,
+    product_retire,
 )
+from tests.transitions import LEGAL_FROM, STATUS_AFTER
 
 ACTIVE = ["P-A", "P-B", "P-C", "P-D", "P-E"]
 RETIRED = "P-OLD"
-LEGAL_FROM = {"confirm": {"PENDING"}, "ship": {"CONFIRMED"}, "deliver": {"SHIPPED"}, "cancel": {"PENDING", "CONFIRMED"}}
-STATUS_AFTER = {"confirm": "CONFIRMED", "ship": "SHIPPED", "deliver": "DELIVERED", "cancel": "CANCELLED"}
 
 
 @dataclass
@@ -210,8 +210,6 @@ def test_random_command_sequences_keep_every_invariant(customer, make_product):
     for sku, price in prices.items():
         make_product(sku=sku, price=price)
     make_product(sku=RETIRED, price=999)
-    from orders_write.services import product_retire
-
     product_retire(sku=RETIRED)
     OrderMachine.customer_id = customer
     OrderMachine.prices = prices
