@@ -88,7 +88,11 @@ STATIC_ROOT = VAR_DIR / "static"
 SHOP_CURRENCY = env_choice("SHOP_CURRENCY", "EUR", pattern=r"[A-Z]{3}", meaning="an ISO 4217 code such as EUR")
 
 # Called after each committed command so projections can catch up at once (dotted path).
-OUTBOX_NUDGE = env_str("OUTBOX_NUDGE", "orders_write.outbox.nudge_nothing")
+OUTBOX_NUDGE = env_str("OUTBOX_NUDGE", "projections.tasks.nudge")
+
+# A cache every process shares (web, qcluster workers): the drain's debounce mark and
+# django-q2's monitor live here. The database by default, Redis when REDIS_URL is set.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "shared_cache"}}
 
 # django-q2: the ORM broker by default, Redis when REDIS_URL is set (scale-out).
 # Its pitfalls are avoided on purpose: `retry` exceeds `timeout` plus queue wait, so a slow task
@@ -103,6 +107,9 @@ Q_CLUSTER = {
     "catch_up": False,
     "save_limit": 1000,
     "orm": "default",
+    # A nudged drain should start within a second of the command.
+    "poll": 0.2,
+    "sync": env_bool("Q_SYNC", False),
 }
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL is not None:

@@ -1,0 +1,78 @@
+"""Drain the outbox into a projection: batch by batch, exactly once, one drainer at a time.
+
+Each batch is one transaction on the read database that locks the projection's checkpoint
+row (``SKIP LOCKED``: a second drainer simply finds nothing to do), reads the next committed
+events after it, applies them with set-based writes and moves the checkpoint, so the rows
+and the checkpoint always commit together. A crash anywhere rolls the whole batch back and
+the next drain starts from the same checkpoint.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from projections.models import Checkpoint
+from projections.outbox_reader import read_batch
+from projections.registry import Projection, all_projections
+
+READ_DB = "default"
+DEFAULT_BATCH_SIZE = 500
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    events: int
+    locked_elsewhere: bool = False
+
+
+def ensure_checkpoints(names: list[str] | None = None) -> None:
+    """Create missing checkpoint rows (at the start of the log) for the given projections."""
+    names = names or list(all_projections())
+    Checkpoint.objects.using(READ_DB).bulk_create(
+        [Checkpoint(projection=name) for name in names], ignore_conflicts=True
+    )
+
+
+def drain(name: str, *, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+    """Apply every committed event the projection has not seen yet; return how many were read."""
+    projection = all_projections()[name]
+    ensure_checkpoints([name])
+    total = 0
+    while True:
+        result = drain_batch(projection, batch_size=batch_size)
+        total += result.events
+        if result.locked_elsewhere or result.events < batch_size:
+            return total
+
+
+def drain_all(*, batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, int]:
+    return {name: drain(name, batch_size=batch_size) for name in all_projections()}
+
+
+def drain_batch(projection: Projection, *, batch_size: int) -> BatchResult:
+    """Apply at most ``batch_size`` events in one transaction with the checkpoint."""
+    with transaction.atomic(using=READ_DB):
+        checkpoint = (
+            Checkpoint.objects.using(READ_DB)
+            .select_for_update(skip_locked=True)
+            .filter(projection=projection.name)
+            .first()
+        )
+        if checkpoint is None:
+            return BatchResult(events=0, locked_elsewhere=True)
+        events = read_batch(
+            after=(checkpoint.last_txid, checkpoint.last_position),
+            event_types=projection.event_types(),
+            limit=batch_size,
+        )
+        now = timezone.now()
+        if events:
+            with transaction.get_connection(READ_DB).cursor() as cursor:
+                projection.apply(events, cursor)
+            checkpoint.last_txid, checkpoint.last_position = events[-1].txid, events[-1].position
+            checkpoint.events_applied += len(events)
+            checkpoint.last_applied_at = now
+        checkpoint.heartbeat_at = now
+        checkpoint.save(using=READ_DB)
+        return BatchResult(events=len(events))

@@ -1,0 +1,89 @@
+"""Read committed outbox events in an order that never skips a late-committing transaction.
+
+Positions come from a sequence and are taken before commit, so position 10 may become
+visible after 11. Reading ``position > checkpoint`` would then skip 10 for ever. On
+PostgreSQL each row records its writing transaction (``txid``, xid8); a transaction older
+than the oldest one still running (``pg_snapshot_xmin``) can no longer commit new rows, so
+reading only ``txid < xmin`` in ``(txid, position)`` order is gap-free. Rows of still-open
+transactions simply wait for the next drain. SQLite runs one writer at a time, and each
+commits before the next begins, so there position order is commit order.
+"""
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import connections
+
+from events import Event, decode
+
+WRITE_DB = "default"
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    txid: int
+    position: int
+    aggregate_type: str
+    aggregate_id: int
+    version: int
+    occurred_at: datetime
+    event: Event
+
+
+_COLUMNS = "position, aggregate_type, aggregate_id, aggregate_version, event_type, schema_version, payload, occurred_at"
+
+_POSTGRES_BATCH = f"""
+    SELECT txid::text::bigint, {_COLUMNS}
+    FROM outbox_event
+    WHERE (txid, position) > (%s::text::xid8, %s)
+      AND txid < pg_snapshot_xmin(pg_current_snapshot())
+      AND event_type = ANY(%s)
+    ORDER BY txid, position
+    LIMIT %s
+"""
+_SQLITE_BATCH = f"""
+    SELECT 0, {_COLUMNS}
+    FROM outbox_event
+    WHERE position > %s AND event_type IN ({{types}})
+    ORDER BY position
+    LIMIT %s
+"""
+
+
+def read_batch(*, after: tuple[int, int], event_types: Collection[str], limit: int) -> list[StoredEvent]:
+    """Return up to ``limit`` committed events of ``event_types`` strictly after ``(txid, position)``."""
+    connection = connections[WRITE_DB]
+    types = sorted(event_types)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_POSTGRES_BATCH, [str(after[0]), after[1], types, limit])
+        else:
+            cursor.execute(_SQLITE_BATCH.format(types=", ".join(["%s"] * len(types))), [after[1], *types, limit])
+        rows = cursor.fetchall()
+    return [_stored(row) for row in rows]
+
+
+def _stored(row: tuple) -> StoredEvent:
+    txid, position, aggregate_type, aggregate_id, version, event_type, schema_version, payload, occurred_at = row
+    if isinstance(payload, str):  # SQLite returns JSON and datetimes (UTC) as text
+        payload = json.loads(payload)
+    if isinstance(occurred_at, str):
+        occurred_at = datetime.fromisoformat(occurred_at).replace(tzinfo=UTC)
+    return StoredEvent(
+        txid=txid,
+        position=position,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+        version=version,
+        occurred_at=occurred_at,
+        event=decode(event_type, schema_version, payload),
+    )
+
+
+def head_position() -> int:
+    """Return the highest position written so far (committed or not), 0 for an empty outbox."""
+    with connections[WRITE_DB].cursor() as cursor:
+        cursor.execute("SELECT COALESCE(MAX(position), 0) FROM outbox_event")
+        return cursor.fetchone()[0]

@@ -1,0 +1,55 @@
+"""Set-based writes shared by projections: one statement per table per batch.
+
+``INSERT … ON CONFLICT … DO UPDATE`` is spelled the same on PostgreSQL and SQLite, so one
+multi-row statement upserts a whole batch on either.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+_MAX_PARAMETERS = 30_000  # below SQLite's 32,766 bound parameters per statement
+
+
+def bulk_upsert(cursor: Any, table: str, columns: Sequence[str], key: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """Insert ``rows`` or overwrite the non-key columns of rows whose ``key`` exists."""
+    if not rows:
+        return
+    rows = [[_adapt(cursor, value) for value in row] for row in rows]
+    updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column not in key)
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_statement = max(1, _MAX_PARAMETERS // len(columns))
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row_sql] * len(chunk))} "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}",
+            [value for row in chunk for value in row],
+        )
+
+
+def bulk_delete(cursor: Any, table: str, key: Sequence[str], keys: Sequence[Sequence]) -> None:
+    """Delete the rows whose ``key`` columns equal one of ``keys``."""
+    if not keys:
+        return
+    match = "(" + " AND ".join(f"{column} = %s" for column in key) + ")"
+    per_statement = max(1, _MAX_PARAMETERS // len(key))
+    for start in range(0, len(keys), per_statement):
+        chunk = keys[start : start + per_statement]
+        cursor.execute(f"DELETE FROM {table} WHERE {' OR '.join([match] * len(chunk))}", [v for k in chunk for v in k])
+
+
+def _adapt(cursor: Any, value: Any) -> Any:
+    """Store datetimes as the ORM does (SQLite keeps them as text, so the format must match)."""
+    return cursor.db.ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
+
+
+def fetch_dicts(cursor: Any, sql: str, params: Sequence) -> list[dict[str, Any]]:
+    cursor.execute(sql, params)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def in_clause(values: Sequence) -> str:
+    """Return ``(%s, %s, …)`` for ``values`` (which must not be empty)."""
+    return "(" + ", ".join(["%s"] * len(values)) + ")"

@@ -1,0 +1,50 @@
+"""Run the drain from django-q2: nudged after each command, debounced, swept every minute.
+
+The nudge enqueues a drain only when none is pending (``cache.add`` on a shared cache, so
+500 commands a second enqueue a handful of tasks, not 500). The task clears the pending
+mark *before* it reads the outbox: a command committing while the drain runs always sets a
+new mark and enqueues a fresh drain, so no event waits for the minute sweep.
+"""
+
+import logging
+
+from django.core.cache import cache
+from django_q.tasks import async_task
+
+from projections.drain import drain_all
+
+PENDING_KEY = "projections:drain-pending"
+PENDING_TIMEOUT_SECONDS = 30  # a lost task (worker killed before it ran) blocks nudges this long at most
+SWEEP_SCHEDULE_NAME = "projections: sweep every minute"
+
+logger = logging.getLogger(__name__)
+
+
+def nudge() -> None:
+    """Enqueue a drain unless one is already pending (called after every committed command)."""
+    if cache.add(PENDING_KEY, 1, timeout=PENDING_TIMEOUT_SECONDS):
+        async_task("projections.tasks.drain_task", task_name="drain projections", group="projections")
+
+
+def drain_task() -> dict[str, int]:
+    """Drain every projection to the head; the queued entry point for nudges and the sweep."""
+    cache.delete(PENDING_KEY)
+    applied = drain_all()
+    if any(applied.values()):
+        logger.info("drained %s", applied)
+    return applied
+
+
+def ensure_sweep_schedule(**kwargs) -> None:
+    """Create (or correct) the once-a-minute safety-net sweep; safe to run on every migrate."""
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name=SWEEP_SCHEDULE_NAME,
+        defaults={
+            "func": "projections.tasks.drain_task",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )

@@ -1,0 +1,97 @@
+"""Put rows straight into the read tables, as a projection would, so selectors can be tested alone.
+
+Read-side tests own their fixtures: the selectors must answer from whatever the tables hold,
+so there is no need to go through the write side and the projections here.
+"""
+
+import itertools
+from datetime import UTC, datetime
+from typing import Any
+
+from orders_read.models import CustomerSales, CustomerStats, DailySales, OrderLineView, OrderSummary, ProductSales
+from orders_read.queries.orders import ORDER_FIELDS
+
+NOON = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+READ_TABLES = {"order_summary", "order_line_view", "customer_stats", "daily_sales", "product_sales", "customer_sales"}
+
+_order_ids = itertools.count(1_000)
+_product_ids = itertools.count(1)
+
+
+def order_summary(**fields: Any) -> OrderSummary:
+    """Return an unsaved order_summary row with plausible values for the fields not given."""
+    placed_at = fields.pop("placed_at", NOON)
+    values = {
+        "order_id": next(_order_ids),
+        "customer_id": 1,
+        "customer_name": "Ada Lovelace",
+        "status": "PENDING",
+        "currency": "EUR",
+        "subtotal": 2500,
+        "discount": 0,
+        "total": 2500,
+        "item_count": 2,
+        "line_count": 1,
+        "last_item": "Widget",
+        "version": 1,
+        "placed_at": placed_at,
+        "updated_at": placed_at,
+        **fields,
+    }
+    return OrderSummary(**values)
+
+
+def add_order(**fields: Any) -> OrderSummary:
+    """Insert one order_summary row and return it."""
+    row = order_summary(**fields)
+    row.save(force_insert=True)
+    return row
+
+
+def add_orders(*rows: OrderSummary) -> list[OrderSummary]:
+    """Insert many order_summary rows in one statement and return them."""
+    return OrderSummary.objects.bulk_create(rows)
+
+
+def add_line(*, order_id: int, sku: str, quantity: int = 1, unit_price: int = 1000, name: str = "") -> OrderLineView:
+    """Insert one order_line_view row."""
+    return OrderLineView.objects.create(
+        order_id=order_id,
+        sku=sku,
+        product_id=next(_product_ids),
+        product_name=name or f"Product {sku}",
+        quantity=quantity,
+        unit_price=unit_price,
+        line_total=quantity * unit_price,
+    )
+
+
+def add_day(day, *, orders: int, revenue: int, cancellations: int = 0, discount_total: int = 0) -> DailySales:
+    """Insert one daily_sales row."""
+    return DailySales.objects.create(
+        day=day, orders=orders, revenue=revenue, cancellations=cancellations, discount_total=discount_total
+    )
+
+
+def add_product_day(day, *, sku: str, units: int, revenue: int, name: str = "") -> ProductSales:
+    """Insert one product_sales row."""
+    return ProductSales.objects.create(
+        day=day, sku=sku, product_name=name or f"Product {sku}", units=units, revenue=revenue
+    )
+
+
+def add_customer_day(day, *, customer_id: int, orders: int, revenue: int) -> CustomerSales:
+    """Insert one customer_sales row."""
+    return CustomerSales.objects.create(day=day, customer_id=customer_id, orders=orders, revenue=revenue)
+
+
+def add_customer(*, customer_id: int, name: str) -> CustomerStats:
+    """Insert one customer_stats row."""
+    return CustomerStats.objects.create(
+        customer_id=customer_id, name=name, email=f"c{customer_id}@example.com", is_active=True, version=1
+    )
+
+
+def as_read(row: OrderSummary) -> dict[str, Any]:
+    """Return the dict a list selector yields for ``row``."""
+    return {field: getattr(row, field) for field in ORDER_FIELDS}

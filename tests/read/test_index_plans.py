@@ -1,0 +1,71 @@
+"""The order_summary indexes serve the list queries: the planner picks them, with no sort step.
+
+The selectors' own SQL is captured and explained, on a table big enough (and analysed) for a
+full scan to lose. The check runs on PostgreSQL, where the suite runs, and on SQLite alike:
+both plans name the index they use.
+"""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from orders_read.queries import customer_recent_orders, order_list
+from tests.read.rows import NOON, add_orders, order_summary
+
+pytestmark = pytest.mark.django_db
+
+ORDERS = 3_000
+CUSTOMERS = 20  # 150 orders each: reading the newest 20 in index order beats fetching all and sorting
+STATUSES = ("PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED")
+
+
+@pytest.fixture
+def many_orders():
+    add_orders(
+        *(
+            order_summary(
+                customer_id=n % CUSTOMERS,
+                status=STATUSES[n % len(STATUSES)],
+                placed_at=NOON + timedelta(minutes=n),
+            )
+            for n in range(ORDERS)
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE order_summary")
+
+
+def _plan_of(run_selector) -> str:
+    with CaptureQueriesContext(connection) as captured:
+        run_selector()
+    (query,) = captured.captured_queries
+    with connection.cursor() as cursor:
+        cursor.execute(f"{connection.ops.explain_query_prefix()} {query['sql']}")
+        return "\n".join(" ".join(str(part) for part in row) for row in cursor.fetchall())
+
+
+def _assert_served_by(plan: str, index: str) -> None:
+    assert index in plan, plan
+    assert "Seq Scan" not in plan, plan  # PostgreSQL: no full table scan
+    assert not re.search(r"SCAN order_summary(?! USING)", plan), plan  # SQLite: no full table scan
+    assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan  # the index already yields the order
+
+
+def test_a_customers_recent_orders_read_the_customer_index(many_orders):
+    plan = _plan_of(lambda: customer_recent_orders(customer_id=7))
+    _assert_served_by(plan, "order_summary_customer_recent")
+
+
+def test_the_status_filtered_list_reads_the_status_index(many_orders):
+    _, cursor = order_list(status="CANCELLED", limit=5)
+    _assert_served_by(_plan_of(lambda: order_list(status="CANCELLED")), "order_summary_status_recent")
+    _assert_served_by(_plan_of(lambda: order_list(status="CANCELLED", cursor=cursor)), "order_summary_status_recent")
+
+
+def test_the_unfiltered_list_reads_the_newest_first_index(many_orders):
+    _, cursor = order_list(limit=5)
+    _assert_served_by(_plan_of(lambda: order_list()), "order_summary_recent")
+    _assert_served_by(_plan_of(lambda: order_list(cursor=cursor)), "order_summary_recent")
