@@ -1,0 +1,29 @@
+"""``verify_projections``: exit 0 when the read tables equal a rebuild and agree with the write side."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from projections.drain import drain
+from projections.registry import all_projections
+from projections.verify import verify
+
+
+class Command(BaseCommand):
+    help = "Check every projection against a rebuild from the log and against the write tables."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-drain", action="store_true", help="compare as is, without draining first")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        failed = False
+        for name in all_projections():
+            if not options["no_drain"]:
+                drain(name)
+            differences = verify(name)
+            failed |= bool(differences)
+            self.stdout.write(f"{name}: {'DIFFERENT' if differences else 'ok'}")
+            for line in differences:
+                self.stdout.write(f"  {line}")
+        if failed:
+            raise CommandError("read tables differ; see above")
