@@ -4,7 +4,8 @@ Each batch is one transaction on the read database that locks the projection's c
 row (``SKIP LOCKED``: a second drainer simply finds nothing to do), reads the next committed
 events after it, applies them with set-based writes and moves the checkpoint, so the rows
 and the checkpoint always commit together. A crash anywhere rolls the whole batch back and
-the next drain starts from the same checkpoint.
+the next drain starts from the same checkpoint. Events of parked streams are held back, and
+a failing stream is isolated and parked (``projections.parking``) instead of stalling the rest.
 """
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from projections import parking
 from projections.models import Checkpoint
 from projections.outbox_reader import read_batch
 from projections.registry import Projection, all_projections
@@ -67,9 +69,14 @@ def drain_batch(projection: Projection, *, batch_size: int) -> BatchResult:
             limit=batch_size,
         )
         now = timezone.now()
+        with transaction.get_connection(READ_DB).cursor() as cursor:
+            position = (checkpoint.last_txid, checkpoint.last_position)
+            parking.retry_due(projection, cursor, up_to=position, using=READ_DB)
+            held = parking.held_streams(projection, using=READ_DB)
+            ready = [event for event in events if parking.stream_of(event) not in held]
+            if ready:
+                parking.apply_isolating_failures(projection, ready, cursor, using=READ_DB)
         if events:
-            with transaction.get_connection(READ_DB).cursor() as cursor:
-                projection.apply(events, cursor)
             checkpoint.last_txid, checkpoint.last_position = events[-1].txid, events[-1].position
             checkpoint.events_applied += len(events)
             checkpoint.last_applied_at = now

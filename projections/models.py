@@ -23,3 +23,37 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.projection} @ {self.last_position}"
+
+
+class ParkedStream(models.Model):
+    """One aggregate's events that a projection could not apply, held back from that projection.
+
+    The failing event and every later event of the same aggregate wait here (re-read from the
+    outbox on retry), so one poison order never stalls the rest. ``retrying`` streams are
+    retried automatically with backoff; after ``MAX_ATTEMPTS`` they become ``parked`` and wait
+    for staff (``retry_parked``).
+    """
+
+    RETRYING = "retrying"
+    PARKED = "parked"
+
+    projection = models.CharField(max_length=64)
+    aggregate_type = models.CharField(max_length=32)
+    aggregate_id = models.BigIntegerField()
+    first_position = models.BigIntegerField()
+    state = models.CharField(max_length=16, choices=[(RETRYING, "retrying"), (PARKED, "parked")])
+    attempts = models.PositiveIntegerField(default=1)
+    error = models.TextField()
+    traceback = models.TextField()
+    parked_at = models.DateTimeField()
+    retry_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "projection_parked_stream"
+        constraints = [
+            models.UniqueConstraint(fields=["projection", "aggregate_type", "aggregate_id"], name="one_park_per_stream")
+        ]
+        indexes = [models.Index(fields=["projection", "state", "retry_at"], name="parked_due")]
+
+    def __str__(self) -> str:
+        return f"{self.projection}: {self.aggregate_type} {self.aggregate_id} ({self.state})"

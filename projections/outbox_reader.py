@@ -65,6 +65,22 @@ def read_batch(*, after: tuple[int, int], event_types: Collection[str], limit: i
     return [_stored(row) for row in rows]
 
 
+def read_stream(
+    *, aggregate_type: str, aggregate_id: int, from_position: int, event_types: Collection[str]
+) -> list[StoredEvent]:
+    """Return one aggregate's events of ``event_types`` from ``from_position`` on, in version order."""
+    connection = connections[WRITE_DB]
+    txid = "txid::text::bigint" if connection.vendor == "postgresql" else "0"
+    types = sorted(event_types)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {txid}, {_COLUMNS} FROM outbox_event WHERE aggregate_type = %s AND aggregate_id = %s "
+            f"AND position >= %s AND event_type IN ({', '.join(['%s'] * len(types))}) ORDER BY aggregate_version",
+            [aggregate_type, aggregate_id, from_position, *types],
+        )
+        return [_stored(row) for row in cursor.fetchall()]
+
+
 def _stored(row: tuple) -> StoredEvent:
     txid, position, aggregate_type, aggregate_id, version, event_type, schema_version, payload, occurred_at = row
     if isinstance(payload, str):  # SQLite returns JSON and datetimes (UTC) as text

@@ -31,5 +31,6 @@ class ProjectionGapError(RuntimeError):
 
 def all_projections() -> dict[str, Projection]:
     from projections.order_views import OrderViews
+    from projections.sales import Sales
 
-    return {projection.name: projection for projection in (OrderViews(),)}
+    return {projection.name: projection for projection in (OrderViews(), Sales())}

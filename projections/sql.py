@@ -5,7 +5,7 @@ multi-row statement upserts a whole batch on either.
 """
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 _MAX_PARAMETERS = 30_000  # below SQLite's 32,766 bound parameters per statement
@@ -17,6 +17,39 @@ def bulk_upsert(cursor: Any, table: str, columns: Sequence[str], key: Sequence[s
         return
     rows = [[_adapt(cursor, value) for value in row] for row in rows]
     updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column not in key)
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_statement = max(1, _MAX_PARAMETERS // len(columns))
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row_sql] * len(chunk))} "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}",
+            [value for row in chunk for value in row],
+        )
+
+
+def bulk_increment(
+    cursor: Any,
+    table: str,
+    key: Sequence[str],
+    set_columns: Sequence[str],
+    increment_columns: Sequence[str],
+    rows: Sequence[Sequence],
+) -> None:
+    """Insert ``rows`` (key, set, then increment columns) or add their increments to existing rows.
+
+    On conflict the ``set_columns`` are overwritten and each of ``increment_columns`` becomes
+    ``stored + given``. A key must appear at most once in ``rows``: PostgreSQL refuses to touch
+    one row twice in a statement, so callers sum their deltas per key first.
+    """
+    if not rows:
+        return
+    columns = [*key, *set_columns, *increment_columns]
+    updates = ", ".join(
+        [f"{column} = excluded.{column}" for column in set_columns]
+        + [f"{column} = {table}.{column} + excluded.{column}" for column in increment_columns]
+    )
+    rows = [[_adapt(cursor, value) for value in row] for row in rows]
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     per_statement = max(1, _MAX_PARAMETERS // len(columns))
     for start in range(0, len(rows), per_statement):
@@ -40,8 +73,12 @@ def bulk_delete(cursor: Any, table: str, key: Sequence[str], keys: Sequence[Sequ
 
 
 def _adapt(cursor: Any, value: Any) -> Any:
-    """Store datetimes as the ORM does (SQLite keeps them as text, so the format must match)."""
-    return cursor.db.ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
+    """Store datetimes and dates as the ORM does (SQLite keeps them as text, so the format must match)."""
+    if isinstance(value, datetime):
+        return cursor.db.ops.adapt_datetimefield_value(value)
+    if isinstance(value, date):
+        return cursor.db.ops.adapt_datefield_value(value)
+    return value
 
 
 def fetch_dicts(cursor: Any, sql: str, params: Sequence) -> list[dict[str, Any]]:
