@@ -28,6 +28,19 @@ class BatchResult:
     locked_elsewhere: bool = False
 
 
+# A drainer that freezes mid-batch (a hung machine, a lost network) would otherwise hold its
+# projection's checkpoint lock until TCP keepalive notices, hours later.
+ABANDONED_BATCH_TIMEOUT = "30s"
+
+
+def _end_if_abandoned() -> None:
+    """Have PostgreSQL end this batch's transaction if the drainer stops talking mid-batch."""
+    connection = transaction.get_connection(READ_DB)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{ABANDONED_BATCH_TIMEOUT}'")
+
+
 def ensure_checkpoints(names: list[str] | None = None) -> None:
     """Create missing checkpoint rows (at the start of the log) for the given projections."""
     names = names or list(all_projections())
@@ -55,6 +68,7 @@ def drain_all(*, batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, int]:
 def drain_batch(projection: Projection, *, batch_size: int) -> BatchResult:
     """Apply at most ``batch_size`` events in one transaction with the checkpoint."""
     with transaction.atomic(using=READ_DB):
+        _end_if_abandoned()
         checkpoint = (
             Checkpoint.objects.using(READ_DB)
             .select_for_update(skip_locked=True)

@@ -157,13 +157,15 @@ class OrderViews(Projection):
         )
         summaries, lines, customers = {}, {}, {}
         if order_ids:
-            sql = f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM order_summary WHERE order_id IN {in_clause(order_ids)}"
+            sql = f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM {self.t('order_summary')} WHERE order_id IN "
+            sql += in_clause(order_ids)
             summaries = {row["order_id"]: row for row in fetch_dicts(cursor, sql, order_ids)}
-            sql = f"SELECT {', '.join(LINE_COLUMNS)} FROM order_line_view WHERE order_id IN {in_clause(order_ids)}"
+            sql = f"SELECT {', '.join(LINE_COLUMNS)} FROM {self.t('order_line_view')} WHERE order_id IN "
+            sql += in_clause(order_ids)
             for row in fetch_dicts(cursor, sql, order_ids):
                 lines.setdefault(row["order_id"], {})[row["sku"]] = row
         if customer_ids:
-            sql = "SELECT customer_id, name, version FROM order_views_customer WHERE customer_id IN "
+            sql = f"SELECT customer_id, name, version FROM {self.t('order_views_customer')} WHERE customer_id IN "
             sql += in_clause(customer_ids)
             customers = {row.pop("customer_id"): row for row in fetch_dicts(cursor, sql, customer_ids)}
         return _Batch(summaries=summaries, lines=lines, customers=customers)
@@ -182,25 +184,25 @@ class OrderViews(Projection):
             )
         return False
 
-    @staticmethod
-    def _write(batch: _Batch, cursor: Any) -> None:
+    def _write(self, batch: _Batch, cursor: Any) -> None:
         names = {cid: batch.customers[cid] for cid in sorted(batch.changed_customers)}
         bulk_upsert(
-            cursor, "order_views_customer", ("customer_id", "name", "version"), ("customer_id",),
+            cursor, self.t("order_views_customer"), ("customer_id", "name", "version"), ("customer_id",),
             [(cid, row["name"], row["version"]) for cid, row in names.items()],
         )  # fmt: skip
         orders = sorted(batch.changed_orders)
         bulk_upsert(
-            cursor, "order_summary", SUMMARY_COLUMNS, ("order_id",),
+            cursor, self.t("order_summary"), SUMMARY_COLUMNS, ("order_id",),
             [[batch.summaries[oid][column] for column in SUMMARY_COLUMNS] for oid in orders],
         )  # fmt: skip
-        bulk_delete(cursor, "order_line_view", ("order_id", "sku"), sorted(batch.removed_lines))
+        bulk_delete(cursor, self.t("order_line_view"), ("order_id", "sku"), sorted(batch.removed_lines))
         bulk_upsert(
-            cursor, "order_line_view", LINE_COLUMNS, ("order_id", "sku"),
+            cursor, self.t("order_line_view"), LINE_COLUMNS, ("order_id", "sku"),
             [[line[c] for c in LINE_COLUMNS] for oid in orders for _, line in sorted(batch.lines.get(oid, {}).items())],
         )  # fmt: skip
         # Fan a rename out to every order of the customer, including ones placed earlier.
         for customer_id, row in names.items():
             cursor.execute(
-                "UPDATE order_summary SET customer_name = %s WHERE customer_id = %s", [row["name"], customer_id]
+                f"UPDATE {self.t('order_summary')} SET customer_name = %s WHERE customer_id = %s",
+                [row["name"], customer_id],
             )

@@ -3,6 +3,10 @@
 A projection applies a whole batch of events at once (``apply``) so it can load the rows it
 touches in one query and write them back in one upsert per table. It must be idempotent:
 events it has already applied (version at or below the stored one) change nothing.
+
+``tables`` names the tables a projection owns (logical names). Its SQL names each through
+``self.t(logical)``, so the same projection can write other physical tables: a rebuild builds
+into shadow tables (``projections/rebuild.py``) with ``Projection(tables={logical: physical})``.
 """
 
 from collections.abc import Sequence
@@ -16,6 +20,17 @@ class Projection:
     name: ClassVar[str]
     handlers: ClassVar[dict[type[Event], Any]]
     tables: ClassVar[tuple[str, ...]]
+
+    def __init__(self, tables: dict[str, str] | None = None) -> None:
+        """``tables`` maps logical table names to the physical ones to use; unmapped names are kept."""
+        unknown = set(tables or {}) - set(self.tables)
+        if unknown:
+            raise ValueError(f"{self.name} does not own {', '.join(sorted(unknown))}")
+        self.physical = {table: table for table in self.tables} | (tables or {})
+
+    def t(self, table: str) -> str:
+        """Return the physical name of the owned table ``table``."""
+        return self.physical[table]
 
     @classmethod
     def event_types(cls) -> frozenset[str]:

@@ -142,8 +142,7 @@ class Sales(Projection):
             changed.add(stored.aggregate_id)
         self._write(batch, cursor)
 
-    @staticmethod
-    def _load(events: Sequence[StoredEvent], cursor: Any) -> _Batch:
+    def _load(self, events: Sequence[StoredEvent], cursor: Any) -> _Batch:
         order_ids = sorted({e.aggregate_id for e in events if e.aggregate_type == "order"})
         customer_ids = sorted(
             {e.aggregate_id for e in events if e.aggregate_type == "customer"}
@@ -151,10 +150,12 @@ class Sales(Projection):
         )
         orders, customers = {}, {}
         if order_ids:
-            sql = f"SELECT {', '.join(STATE_COLUMNS)} FROM sales_order_state WHERE order_id IN {in_clause(order_ids)}"
+            sql = f"SELECT {', '.join(STATE_COLUMNS)} FROM {self.t('sales_order_state')} WHERE order_id IN "
+            sql += in_clause(order_ids)
             orders = {row["order_id"]: _state(row) for row in fetch_dicts(cursor, sql, order_ids)}
         if customer_ids:
-            sql = f"SELECT customer_id, {', '.join(CUSTOMER_COLUMNS)} FROM customer_stats WHERE customer_id IN "
+            sql = f"SELECT customer_id, {', '.join(CUSTOMER_COLUMNS)} FROM {self.t('customer_stats')} "
+            sql += "WHERE customer_id IN "
             for row in fetch_dicts(cursor, sql + in_clause(customer_ids), customer_ids):
                 row.update(is_active=bool(row["is_active"]), last_order_at=_aware(row["last_order_at"]))
                 customers[row.pop("customer_id")] = row
@@ -175,8 +176,7 @@ class Sales(Projection):
             )
         return False
 
-    @staticmethod
-    def _write(batch: _Batch, cursor: Any) -> None:
+    def _write(self, batch: _Batch, cursor: Any) -> None:
         deltas = Deltas()
         orders = sorted(batch.changed_orders)
         for order_id in orders:
@@ -190,30 +190,37 @@ class Sales(Projection):
                 batch.changed_customers.add(state.customer_id)
 
         daily = deltas.rows(deltas.daily)
-        bulk_increment(cursor, "daily_sales", ("day",), (), DAILY_INCREMENTS, [[d, *v] for d, v in daily.items()])
+        bulk_increment(
+            cursor, self.t("daily_sales"), ("day",), (), DAILY_INCREMENTS, [[d, *v] for d, v in daily.items()]
+        )
         products = deltas.rows(deltas.products)
         bulk_increment(
-            cursor, "product_sales", ("day", "sku"), ("product_name",), PRODUCT_INCREMENTS,
+            cursor, self.t("product_sales"), ("day", "sku"), ("product_name",), PRODUCT_INCREMENTS,
             [[day, sku, deltas.names[sku], *values] for (day, sku), values in products.items()],
         )  # fmt: skip
         if emptied := sorted({day for (day, _), values in products.items() if values[0] < 0}):
             # A cancelled order can leave a (day, sku) with nothing sold: drop it, as a rebuild would never create it.
-            cursor.execute(f"DELETE FROM product_sales WHERE units = 0 AND day IN {in_clause(emptied)}", emptied)
+            sql = f"DELETE FROM {self.t('product_sales')} WHERE units = 0 AND day IN {in_clause(emptied)}"
+            cursor.execute(sql, emptied)
         bulk_increment(
-            cursor, "customer_sales", ("day", "customer_id"), (), CUSTOMER_SALES_INCREMENTS,
+            cursor, self.t("customer_sales"), ("day", "customer_id"), (), CUSTOMER_SALES_INCREMENTS,
             [[day, customer_id, *values] for (day, customer_id), values in deltas.rows(deltas.customer_sales).items()],
         )  # fmt: skip
         stats = deltas.rows(deltas.stats)
         customer_ids = sorted(batch.changed_customers | set(stats))
         bulk_increment(
-            cursor, "customer_stats", ("customer_id",), CUSTOMER_COLUMNS, STATS_INCREMENTS,
+            cursor, self.t("customer_stats"), ("customer_id",), CUSTOMER_COLUMNS, STATS_INCREMENTS,
             [
                 [cid, *(_customer(batch, cid)[column] for column in CUSTOMER_COLUMNS), *stats.get(cid, (0, 0, 0))]
                 for cid in customer_ids
             ],
         )  # fmt: skip
         bulk_upsert(
-            cursor, "sales_order_state", STATE_COLUMNS, ("order_id",), [_state_row(batch.orders[o]) for o in orders]
+            cursor,
+            self.t("sales_order_state"),
+            STATE_COLUMNS,
+            ("order_id",),
+            [_state_row(batch.orders[o]) for o in orders],
         )
 
 

@@ -40,26 +40,34 @@ def _compare_with_rebuild(projection: Projection) -> list[str]:
         with transaction.atomic(using=READ_DB):
             checkpoint = Checkpoint.objects.using(READ_DB).select_for_update().get(projection=projection.name)
             with connections[READ_DB].cursor() as cursor:
-                before = {table: _rows(cursor, table) for table in projection.tables}
+                before = {table: _rows(cursor, projection.t(table)) for table in projection.tables}
                 for table in projection.tables:
-                    cursor.execute(f"DELETE FROM {table}")
-                _replay_up_to(projection, cursor, (checkpoint.last_txid, checkpoint.last_position))
+                    cursor.execute(f"DELETE FROM {projection.t(table)}")
+                replay_up_to(projection, cursor, (checkpoint.last_txid, checkpoint.last_position))
                 for table in projection.tables:
-                    differences += _diff(table, before[table], _rows(cursor, table))
+                    differences += _diff(table, before[table], _rows(cursor, projection.t(table)))
             raise _RollBack
     except _RollBack:
         pass
     return differences
 
 
-def _replay_up_to(projection: Projection, cursor: Any, checkpoint: tuple[int, int]) -> None:
-    after = (0, 0)
+def replay_up_to(
+    projection: Projection, cursor: Any, checkpoint: tuple[int, int], *, after: tuple[int, int] = (0, 0)
+) -> tuple[tuple[int, int], int]:
+    """Apply the events strictly after ``after`` up to ``checkpoint`` (inclusive), in drain order.
+
+    Return the (txid, position) of the last event applied (``after`` when none) and how many were.
+    Used by ``verify`` (from the start) and by the rebuild's catch-up (from the shadow's position).
+    """
+    applied = 0
     while True:
         events = read_batch(after=after, event_types=projection.event_types(), limit=REPLAY_BATCH)
         events = [e for e in events if (e.txid, e.position) <= checkpoint]
         if not events:
-            return
+            return after, applied
         projection.apply(events, cursor)
+        applied += len(events)
         after = (events[-1].txid, events[-1].position)
 
 

@@ -1,39 +1,12 @@
 """End to end with the real worker: a `qcluster` process projects placed orders within a second."""
 
-import os
-import signal
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 from django.db import connection
 
 from orders_write.services import LineInput, order_place
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _start_worker() -> subprocess.Popen:
-    settings = connection.settings_dict
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
-        "DATABASE_URL": f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}",
-        "Q_WORKERS": "1",
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    for line in worker.stdout:
-        if "running" in line:
-            return worker
-        if time.monotonic() > deadline:
-            break
-    worker.kill()
-    raise AssertionError("qcluster did not start")
+from tests.projections.processes import Qcluster, child_env, current_database_url
 
 
 def _visible(order_id: int) -> bool:
@@ -43,8 +16,9 @@ def _visible(order_id: int) -> bool:
 
 
 def test_the_worker_projects_placed_orders_within_a_second(customer, sku):
-    worker = _start_worker()
+    worker = Qcluster(child_env(current_database_url()))
     try:
+        worker.wait_until_running()
         delays = []
         for _ in range(5):
             started = time.monotonic()
@@ -54,9 +28,5 @@ def test_the_worker_projects_placed_orders_within_a_second(customer, sku):
             assert _visible(order_id), "the worker never projected the order"
             delays.append(time.monotonic() - started)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        worker.stop()
     assert statistics.median(delays) < 1.0, delays

@@ -1,0 +1,308 @@
+"""Rebuild a projection from the log without downtime (property 9): shadow tables, catch up, swap.
+
+1. **Shadows.** For each table ``T`` the projection owns, ``T__shadow`` is created empty with
+   the same columns and primary key (stale shadows of an earlier, interrupted run are dropped
+   first). On PostgreSQL ``LIKE T INCLUDING ALL`` copies the indexes too, and they are renamed
+   ``<index>__shadow`` so the swap can give them back their names. On SQLite the table's DDL is
+   re-issued under the shadow name and the secondary indexes are built at the swap.
+2. **Build.** The log is replayed from the start into the shadows through the projection's own
+   ``apply`` (the projection writes the shadow names, ``Projection(tables=…)``), one batch per
+   transaction, with a progress bar. The live tables keep serving reads and the normal drain
+   keeps moving them; the shadow's position is kept in memory.
+3. **Catch up and swap, in one transaction.** Lock the live checkpoint row (waiting: this pauses
+   the live drain for the moment of the swap only), apply to the shadows the events up to the
+   live checkpoint, then drop each live table and rename its shadow (and the shadow's indexes)
+   into place. The checkpoint stays where it was (or moves to the shadow's position when the
+   build ran ahead of a lagging drain), so the drain resumes exactly after what the new tables
+   hold. Readers on PostgreSQL wait on the swap's lock for its few milliseconds and then read
+   the new table; on SQLite (WAL) they keep reading the old one until the swap commits.
+
+A handler failing during the rebuild stops it: the shadows are dropped, nothing is swapped, the
+error is raised (``RebuildError``). Parked streams are left as they are: their retry re-reads
+the stream and skips the events the rebuilt tables already hold. See
+docs/decisions/0009-zero-downtime-rebuild.md.
+"""
+
+import re
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import OperationalError, connections, transaction
+from django.utils import timezone
+from tqdm import tqdm
+
+from projections.drain import READ_DB, ensure_checkpoints
+from projections.models import Checkpoint
+from projections.outbox_reader import WRITE_DB, read_batch
+from projections.registry import Projection, all_projections
+from projections.verify import replay_up_to
+
+SHADOW = "__shadow"
+BUILD_BATCH = 2000
+LOCK_TIMEOUT_MS = 2000  # the longest a swap waits for a table lock (readers queue behind it meanwhile)
+SWAP_ATTEMPTS = 10
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+class RebuildError(RuntimeError):
+    """The rebuild could not finish; the live tables were left untouched."""
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    projection: str
+    events: int  # events applied to the shadows (build and catch-up)
+    position: tuple[int, int]  # (txid, position) the swapped-in tables are exactly as of
+
+
+def shadow_name(table: str) -> str:
+    return f"{table}{SHADOW}"
+
+
+def rebuild(
+    name: str,
+    *,
+    batch_size: int = BUILD_BATCH,
+    progress: bool = False,
+    lock_timeout_ms: int = LOCK_TIMEOUT_MS,
+    swap_attempts: int = SWAP_ATTEMPTS,
+) -> RebuildResult:
+    """Rebuild projection ``name`` into shadow tables from position 0 and swap them in."""
+    live = all_projections()[name]
+    shadow = type(live)(tables={table: shadow_name(table) for table in live.tables})
+    ensure_checkpoints([name])
+    with _one_rebuild_at_a_time(name):
+        indexes = _create_shadows(live.tables)
+        try:
+            position, built = _build(shadow, batch_size=batch_size, progress=progress)
+            _analyze(shadow)
+            position, caught_up = _catch_up_and_swap(
+                live, shadow, position, indexes, lock_timeout_ms=lock_timeout_ms, attempts=swap_attempts
+            )
+        except BaseException:
+            _drop_shadows(live.tables)
+            raise
+    return RebuildResult(projection=name, events=built + caught_up, position=position)
+
+
+def _postgres() -> bool:
+    return connections[READ_DB].vendor == "postgresql"
+
+
+@contextmanager
+def _one_rebuild_at_a_time(name: str) -> Iterator[None]:
+    """Two rebuilds of one projection would share its shadow tables: refuse the second one."""
+    if not _postgres():
+        yield  # SQLite is the single-process quick start
+        return
+    key = f"rebuild_projections:{name}"
+    with connections[READ_DB].cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key])
+        if not cursor.fetchone()[0]:
+            raise RebuildError(f"{name}: another rebuild of this projection is running")
+    try:
+        yield
+    finally:
+        with connections[READ_DB].cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
+
+
+# --- shadows -----------------------------------------------------------------------------------
+
+
+def _create_shadows(tables: tuple[str, ...]) -> dict[str, list[str]]:
+    """Create an empty ``T__shadow`` per table; return, per table, the index names to restore at the swap."""
+    _drop_shadows(tables)
+    indexes = {}
+    with transaction.atomic(using=READ_DB), connections[READ_DB].cursor() as cursor:
+        for table in tables:
+            indexes[table] = (
+                _create_postgres_shadow(cursor, table) if _postgres() else _create_sqlite_shadow(cursor, table)
+            )
+    return indexes
+
+
+def _drop_shadows(tables: tuple[str, ...]) -> None:
+    with transaction.atomic(using=READ_DB), connections[READ_DB].cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"DROP TABLE IF EXISTS {shadow_name(table)}")
+
+
+def _create_postgres_shadow(cursor: Any, table: str) -> list[str]:
+    """``LIKE … INCLUDING ALL`` (columns, defaults, constraints, primary key, indexes), privileges too.
+
+    PostgreSQL names the copied indexes itself; each is matched to its original by definition
+    and renamed ``<original>__shadow``, so the swap can rename it back.
+    """
+    shadow = shadow_name(table)
+    cursor.execute(f"CREATE TABLE {shadow} (LIKE {table} INCLUDING ALL)")
+    originals = _postgres_indexes(cursor, table)
+    for generated, definition in _postgres_indexes(cursor, shadow):
+        original = next(name for name, other in originals if other == definition)
+        originals.remove((original, definition))
+        cursor.execute(f"ALTER INDEX {generated} RENAME TO {shadow_name(original)}")
+    cursor.execute(
+        "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,"
+        " a.privilege_type FROM pg_class c, aclexplode(c.relacl) a"
+        " WHERE c.oid = %s::regclass AND a.grantee <> c.relowner",
+        [table],
+    )
+    for grantee, privilege in cursor.fetchall():
+        cursor.execute(f"GRANT {privilege} ON {shadow} TO {grantee}")
+    return [name for name, _ in _postgres_indexes(cursor, table)]
+
+
+def _postgres_indexes(cursor: Any, table: str) -> list[tuple[str, str]]:
+    """Return (name, definition without its name and table) of each index of ``table``."""
+    cursor.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s "
+        "ORDER BY indexname",
+        [table],
+    )
+    return [
+        (name, re.sub(r"^(CREATE (?:UNIQUE )?INDEX) \S+ ON \S+ ", r"\1 ON ", sql)) for name, sql in cursor.fetchall()
+    ]
+
+
+def _create_sqlite_shadow(cursor: Any, table: str) -> list[str]:
+    """Re-issue the table's own DDL under the shadow name; its secondary indexes come at the swap."""
+    cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = %s", [table])
+    (ddl,) = cursor.fetchone()
+    renamed, count = re.subn(
+        rf'^(CREATE TABLE\s+)(["`]?){table}\2(?=[\s(])', rf"\1{shadow_name(table)}", ddl, flags=re.I
+    )
+    if count != 1:
+        raise RebuildError(f"cannot read the DDL of {table}: {ddl[:80]!r}")
+    cursor.execute(renamed)
+    return []
+
+
+# --- build -------------------------------------------------------------------------------------
+
+
+def _build(shadow: Projection, *, batch_size: int, progress: bool) -> tuple[tuple[int, int], int]:
+    """Replay the log from the start into the shadows, one batch per transaction."""
+    after, applied = (0, 0), 0
+    with tqdm(
+        total=_count_events(shadow),
+        desc=f"rebuilding {shadow.name}",
+        unit="event",
+        file=sys.stderr,
+        disable=not progress,
+    ) as bar:
+        while True:
+            with transaction.atomic(using=READ_DB), connections[READ_DB].cursor() as cursor:
+                events = read_batch(after=after, event_types=shadow.event_types(), limit=batch_size)
+                if events:
+                    _apply(shadow, events, cursor, after)
+            if events:
+                after, applied = (events[-1].txid, events[-1].position), applied + len(events)
+                bar.update(len(events))
+            if len(events) < batch_size:
+                return after, applied
+
+
+def _apply(shadow: Projection, events: list, cursor: Any, after: tuple[int, int]) -> None:
+    try:
+        shadow.apply(events, cursor)
+    except OperationalError:
+        raise  # the database itself is failing, not the projection
+    except Exception as error:
+        raise RebuildError(
+            f"{shadow.name}: an event at positions {events[0].position}..{events[-1].position} (after {after}) "
+            f"failed: {type(error).__name__}: {error}. Nothing was swapped; the live tables are untouched."
+        ) from error
+
+
+def _analyze(shadow: Projection) -> None:
+    """Give the planner statistics for the new tables before readers reach them (autovacuum would be later)."""
+    if _postgres():
+        with connections[READ_DB].cursor() as cursor:
+            for table in shadow.tables:
+                cursor.execute(f"ANALYZE {shadow.t(table)}")
+
+
+def _count_events(projection: Projection) -> int:
+    types = sorted(projection.event_types())
+    with connections[WRITE_DB].cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM outbox_event WHERE event_type IN ({', '.join(['%s'] * len(types))})", types
+        )
+        return cursor.fetchone()[0]
+
+
+# --- catch up and swap -------------------------------------------------------------------------
+
+
+def _catch_up_and_swap(
+    live: Projection,
+    shadow: Projection,
+    position: tuple[int, int],
+    indexes: dict[str, list[str]],
+    *,
+    lock_timeout_ms: int,
+    attempts: int,
+) -> tuple[tuple[int, int], int]:
+    """Bring the shadows to the live checkpoint and swap them in, in one transaction.
+
+    On PostgreSQL every lock is waited for at most ``lock_timeout_ms`` (a long reader would
+    otherwise hold the swap, and every reader queued behind the swap, for as long as it runs);
+    on a timeout the whole transaction is rolled back and tried again.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic(using=READ_DB), connections[READ_DB].cursor() as cursor:
+                if _postgres():
+                    cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'")
+                checkpoint = Checkpoint.objects.using(READ_DB).select_for_update().get(projection=live.name)
+                at = (checkpoint.last_txid, checkpoint.last_position)
+                try:
+                    reached, applied = replay_up_to(shadow, cursor, at, after=position)
+                except OperationalError:
+                    raise
+                except Exception as error:
+                    raise RebuildError(
+                        f"{live.name}: catching up to {at} failed: {type(error).__name__}: {error}. "
+                        "Nothing was swapped; the live tables are untouched."
+                    ) from error
+                for table in live.tables:
+                    _swap(cursor, table, indexes[table])
+                now = timezone.now()
+                if reached > at:  # the build ran ahead of a lagging drain: the new tables hold more
+                    checkpoint.last_txid, checkpoint.last_position = reached
+                    checkpoint.last_applied_at = now
+                checkpoint.heartbeat_at = now
+                checkpoint.save(using=READ_DB)
+            return reached, applied
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                raise
+            if attempt == attempts:
+                raise RebuildError(
+                    f"{live.name}: the swap could not take its locks within {lock_timeout_ms} ms, {attempts} times "
+                    "(a long reader or transaction holds a table). Nothing was swapped; the live tables are untouched."
+                ) from error
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+    raise AssertionError("unreachable")
+
+
+def _swap(cursor: Any, table: str, indexes: list[str]) -> None:
+    """Replace ``table`` by its shadow, under the original table and index names."""
+    shadow = shadow_name(table)
+    if _postgres():
+        cursor.execute(f"DROP TABLE {table}")
+        cursor.execute(f"ALTER TABLE {shadow} RENAME TO {table}")
+        for index in indexes:
+            cursor.execute(f"ALTER INDEX {shadow_name(index)} RENAME TO {index}")
+        return
+    # SQLite: an index stays with its table, so the live table's secondary indexes are rebuilt on the new one.
+    cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL", [table])
+    index_ddl = [sql for (sql,) in cursor.fetchall()]
+    cursor.execute(f"DROP TABLE {table}")
+    cursor.execute(f"ALTER TABLE {shadow} RENAME TO {table}")
+    for sql in index_ddl:
+        cursor.execute(sql)
