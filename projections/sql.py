@@ -13,19 +13,8 @@ _MAX_PARAMETERS = 30_000  # below SQLite's 32,766 bound parameters per statement
 
 def bulk_upsert(cursor: Any, table: str, columns: Sequence[str], key: Sequence[str], rows: Sequence[Sequence]) -> None:
     """Insert ``rows`` or overwrite the non-key columns of rows whose ``key`` exists."""
-    if not rows:
-        return
-    rows = [[_adapt(cursor, value) for value in row] for row in rows]
-    updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column not in key)
-    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    per_statement = max(1, _MAX_PARAMETERS // len(columns))
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row_sql] * len(chunk))} "
-            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}",
-            [value for row in chunk for value in row],
-        )
+    updates = [f"{column} = excluded.{column}" for column in columns if column not in key]
+    _insert_on_conflict(cursor, table, columns, key, updates, rows)
 
 
 def bulk_increment(
@@ -42,13 +31,17 @@ def bulk_increment(
     ``stored + given``. A key must appear at most once in ``rows``: PostgreSQL refuses to touch
     one row twice in a statement, so callers sum their deltas per key first.
     """
+    updates = [f"{column} = excluded.{column}" for column in set_columns]
+    updates += [f"{column} = {table}.{column} + excluded.{column}" for column in increment_columns]
+    _insert_on_conflict(cursor, table, [*key, *set_columns, *increment_columns], key, updates, rows)
+
+
+def _insert_on_conflict(
+    cursor: Any, table: str, columns: Sequence[str], key: Sequence[str], updates: list[str], rows: Sequence[Sequence]
+) -> None:
+    """Write ``rows`` with as few multi-row ``INSERT … ON CONFLICT (key) DO UPDATE`` statements as fit."""
     if not rows:
         return
-    columns = [*key, *set_columns, *increment_columns]
-    updates = ", ".join(
-        [f"{column} = excluded.{column}" for column in set_columns]
-        + [f"{column} = {table}.{column} + excluded.{column}" for column in increment_columns]
-    )
     rows = [[_adapt(cursor, value) for value in row] for row in rows]
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     per_statement = max(1, _MAX_PARAMETERS // len(columns))
@@ -56,7 +49,7 @@ def bulk_increment(
         chunk = rows[start : start + per_statement]
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row_sql] * len(chunk))} "
-            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}",
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(updates)}",
             [value for row in chunk for value in row],
         )
 

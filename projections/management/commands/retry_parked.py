@@ -1,28 +1,18 @@
 """``retry_parked``: release parked streams for an immediate retry, then drain."""
 
-from typing import Any
-
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
-from projections.drain import READ_DB, drain
+from projections.drain import READ_DB
+from projections.management.parked_streams_command import ParkedStreamsCommand
 from projections.models import ParkedStream
 from projections.parking import release
-from projections.registry import all_projections
 
 
-class Command(BaseCommand):
+class Command(ParkedStreamsCommand):
     help = "Retry parked streams now (all, one projection's, or one order's), then drain."
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--projection", help="only this projection's parked streams")
-        parser.add_argument("--order", type=int, help="only this order's stream")
+    def act(self, *, projection: str | None, order_id: int | None) -> list[str]:
+        released = release(projection=projection, order_id=order_id, using=READ_DB)
+        return [f"released {released} stream(s) for retry"]
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        names = list(all_projections())
-        if options["projection"] and options["projection"] not in names:
-            raise CommandError(f"unknown projection {options['projection']!r}; known: {', '.join(names)}")
-        released = release(projection=options["projection"], order_id=options["order"], using=READ_DB)
-        for name in [options["projection"]] if options["projection"] else names:
-            drain(name)
-        still = ParkedStream.objects.using(READ_DB).count()
-        self.stdout.write(f"released {released} stream(s) for retry; {still} still parked")
+    def handle(self, *args, **options) -> None:
+        super().handle(*args, **options)
+        self.stdout.write(f"{ParkedStream.objects.using(READ_DB).count()} still parked")
