@@ -24,6 +24,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 run: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
+	@if [ -n "$$READ_DATABASE_URL" ]; then $(BIN)/python manage.py migrate --noinput --database read; fi
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py ensure_demo_user
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile start

@@ -10,6 +10,7 @@ a failing stream is isolated and parked (``projections.parking``) instead of sta
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,7 +19,8 @@ from projections.models import Checkpoint
 from projections.outbox_reader import read_batch
 from projections.registry import Projection, all_projections
 
-READ_DB = "default"
+# The read tables and checkpoints: a database of their own when READ_DATABASE_URL is set.
+READ_DB = "read" if "read" in settings.DATABASES else "default"
 DEFAULT_BATCH_SIZE = 500
 
 

@@ -65,7 +65,7 @@ def test_production_refuses_debug():
         ("Q_WORKERS", "many", "Q_WORKERS: expected an integer"),
         ("Q_WORKERS", "0", "Q_WORKERS: must be at least 1"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR"),
-        ("READ_DATABASE_URL", "postgres://postgres@127.0.0.1/read", "READ_DATABASE_URL: a separate read database"),
+        ("READ_DATABASE_URL", "mysql://root@localhost/read", "READ_DATABASE_URL: unsupported database 'mysql'"),
     ],
 )
 def test_malformed_values_fail_at_start_naming_the_variable(variable, value, message):

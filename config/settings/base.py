@@ -67,9 +67,10 @@ DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)
 
-# A separate read database is not wired yet (issue 3): refuse the setting rather than ignore it.
+# Optionally, the read side (read tables, checkpoints, shared cache) on a database of its own.
 if env_str("READ_DATABASE_URL") is not None:
-    raise ImproperlyConfigured("READ_DATABASE_URL: a separate read database is not supported yet; unset it")
+    DATABASES["read"] = env_database("READ_DATABASE_URL", "")
+    DATABASE_ROUTERS = ["config.routers.ReadSideRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
