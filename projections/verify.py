@@ -12,9 +12,11 @@ from typing import Any
 from django.db import connections, transaction
 
 from projections.drain import READ_DB, ensure_checkpoints
+from projections.health import projection_health
 from projections.models import Checkpoint
 from projections.outbox_reader import WRITE_DB, read_batch
 from projections.registry import Projection, all_projections
+from projections.sales_check import sales_against_write_side
 
 REPLAY_BATCH = 1000
 SHOWN_PER_TABLE = 5
@@ -31,6 +33,9 @@ def verify(name: str) -> list[str]:
     differences = _compare_with_rebuild(projection)
     if name == "order_views":
         differences += _order_views_against_write_side()
+    if name == "sales":
+        lag = next(row["lag_events"] for row in projection_health() if row["name"] == name)
+        differences += sales_against_write_side(caught_up=lag == 0)
     return differences
 
 

@@ -60,3 +60,14 @@ def test_tampered_tables_are_reported_and_left_as_they_were(some_orders, tamperi
     assert snapshot() == before, "verify must roll its rebuild back"
     with pytest.raises(CommandError, match="read tables differ"):
         call_command("verify_projections", "--no-drain")
+
+
+def test_sales_tables_are_checked_against_the_orders(some_orders):
+    drain("sales")
+    assert verify("sales") == []
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE daily_sales SET revenue = revenue + 1")
+        cursor.execute("UPDATE customer_stats SET lifetime_value = lifetime_value - 5")
+    differences = verify("sales")
+    assert any("daily_sales:" in line and "the orders say" in line for line in differences), differences
+    assert any("customer_stats:" in line and "the orders say" in line for line in differences), differences
