@@ -30,17 +30,17 @@ class BatchResult:
     locked_elsewhere: bool = False
 
 
-# A drainer that freezes mid-batch (a hung machine, a lost network) would otherwise hold its
-# projection's checkpoint lock until TCP keepalive notices, hours later.
-ABANDONED_BATCH_TIMEOUT = "30s"
-
-
 def _end_if_abandoned() -> None:
-    """Have PostgreSQL end this batch's transaction if the drainer stops talking mid-batch."""
+    """Have PostgreSQL end this batch's transaction if the drainer stops talking mid-batch.
+
+    A drainer that freezes (a hung machine, a lost network) would otherwise hold its projection's
+    checkpoint lock until TCP keepalive notices, hours later.
+    """
     connection = transaction.get_connection(READ_DB)
     if connection.vendor == "postgresql":
+        seconds = int(settings.PROJECTION_BATCH_IDLE_TIMEOUT)
         with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{ABANDONED_BATCH_TIMEOUT}'")
+            cursor.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{seconds}s'")
 
 
 def ensure_checkpoints(names: list[str] | None = None) -> None:

@@ -99,6 +99,10 @@ OUTBOX_NUDGE = env_str("OUTBOX_NUDGE", "projections.tasks.nudge")
 # django-q2's monitor live here. The database by default, Redis when REDIS_URL is set.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "shared_cache"}}
 
+# Seconds a drain batch may sit idle mid-transaction (a frozen or cut-off worker) before
+# PostgreSQL ends it and frees the projection for other drainers.
+PROJECTION_BATCH_IDLE_TIMEOUT = env_int("PROJECTION_BATCH_IDLE_TIMEOUT", 30, minimum=1)
+
 # django-q2: the ORM broker by default, Redis when REDIS_URL is set (scale-out).
 # Its pitfalls are avoided on purpose: `retry` exceeds `timeout` plus queue wait, so a slow task
 # is never handed to a second worker while the first still runs it.
