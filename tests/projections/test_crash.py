@@ -11,6 +11,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -23,7 +24,7 @@ from events import OrderStatus
 from orders_read.queries.reports import sales_summary
 from orders_write.models import Order
 from orders_write.services import LineInput, order_cancel, order_confirm, order_place
-from projections.drain import drain, drain_all, drain_batch
+from projections.drain import drain, drain_all, drain_batch, ensure_checkpoints
 from projections.order_views import OrderViews
 from projections.registry import all_projections
 from projections.verify import verify
@@ -121,35 +122,44 @@ def test_drainers_killed_mid_batch_leave_the_projections_exact(customer, make_pr
     assert Order.objects.count() == ORDERS
 
 
-def test_a_frozen_drainer_is_cut_off_and_the_projection_moves_on(customer, make_product, settings, tmp_path):
-    """SIGSTOP a drainer inside a batch: PostgreSQL ends its idle transaction after the timeout."""
+def test_a_frozen_drainer_is_cut_off_and_the_projection_moves_on(customer, sku, settings):
+    """A drainer that stops talking mid-batch (here: blocked inside ``apply`` in a thread, as a
+    hung worker would be) holds the checkpoint until PostgreSQL ends its idle transaction."""
     settings.OUTBOX_NUDGE = f"{__name__}.no_nudge"
-    place_orders(customer, [make_product(price=100 + i) for i in range(5)], random.Random(7))
-    env = {**child_env(current_database_url(application_name=DRAINER)), "PROJECTION_BATCH_IDLE_TIMEOUT": "1"}
-    with (tmp_path / "frozen.log").open("w") as output:
-        drainer = subprocess.Popen(
-            [sys.executable, "manage.py", "drain_projections", "--projection", "order_views", "--batch-size", "5"],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        wait_for(lambda: events_applied("order_views") > 0, "a committed batch")
-        for _ in range(100):  # freeze it while it holds the checkpoint (small batches: it drains for long)
-            assert drainer.poll() is None, "the drain finished before it could be frozen"
-            drainer.send_signal(signal.SIGSTOP)
-            time.sleep(0.05)
-            frozen_in_a_batch = drainer_backends() == ["idle in transaction"]
-            if frozen_in_a_batch and drain_batch(OrderViews(), batch_size=5).locked_elsewhere:
-                break
-            drainer.send_signal(signal.SIGCONT)
-        else:
-            raise AssertionError("never caught the drainer holding its checkpoint")
+    settings.PROJECTION_BATCH_IDLE_TIMEOUT = 1
+    for _ in range(20):
+        order_place(customer_id=customer, lines=[LineInput(sku=sku, quantity=1)])
+    ensure_checkpoints(["order_views"])
+    frozen, release = threading.Event(), threading.Event()
 
-        wait_for(lambda: not drainer_backends(), "PostgreSQL to end the idle transaction", timeout=15)
-        drain("order_views")
+    class HungOrderViews(OrderViews):
+        def apply(self, events, cursor):
+            frozen.set()
+            release.wait(timeout=30)
+            super().apply(events, cursor)
+
+    outcome: list[BaseException] = []
+
+    def hung_drainer() -> None:
+        try:
+            drain_batch(HungOrderViews(), batch_size=50)
+        except BaseException as error:  # the server ended its session: that is the point
+            outcome.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hung_drainer)
+    thread.start()
+    try:
+        assert frozen.wait(timeout=10)
+        assert drain_batch(OrderViews(), batch_size=50).locked_elsewhere, "the hung batch holds the checkpoint"
+        wait_for(lambda: not drain_batch(OrderViews(), batch_size=50).locked_elsewhere, "the lock to be freed", 15)
     finally:
-        drainer.send_signal(signal.SIGKILL)
-        stop(drainer)
+        release.set()
+        thread.join(timeout=30)
+    assert outcome, "the hung drainer's transaction should have been ended by the server"
+    drain("order_views")
     assert verify("order_views") == []
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM order_summary")
-        assert cursor.fetchone()[0] == ORDERS
+        assert cursor.fetchone()[0] == 20
