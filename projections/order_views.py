@@ -29,7 +29,7 @@ from events import (
     OrderShipped,
 )
 from projections.outbox_reader import StoredEvent
-from projections.registry import Projection, ProjectionGapError
+from projections.registry import Projection, already_applied
 from projections.sql import bulk_delete, bulk_upsert, fetch_dicts, in_clause
 
 SUMMARY_COLUMNS = (
@@ -176,13 +176,7 @@ class OrderViews(Projection):
             known = batch.customers.get(stored.aggregate_id, {}).get("version", 0)
         else:
             known = batch.summaries.get(stored.aggregate_id, {}).get("version", 0)
-        if stored.version <= known:
-            return True
-        if stored.version != known + 1:
-            raise ProjectionGapError(
-                f"{stored.aggregate_type} {stored.aggregate_id}: v{stored.version} arrived after v{known}"
-            )
-        return False
+        return already_applied(stored, known)
 
     def _write(self, batch: _Batch, cursor: Any) -> None:
         names = {cid: batch.customers[cid] for cid in sorted(batch.changed_customers)}

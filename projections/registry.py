@@ -44,6 +44,17 @@ class ProjectionGapError(RuntimeError):
     """An aggregate's events arrived with a version missing: never apply past a hole."""
 
 
+def already_applied(stored: StoredEvent, known_version: int) -> bool:
+    """Say whether ``stored`` is at or below the applied version; refuse one beyond the next."""
+    if stored.version <= known_version:
+        return True
+    if stored.version != known_version + 1:
+        raise ProjectionGapError(
+            f"{stored.aggregate_type} {stored.aggregate_id}: v{stored.version} arrived after v{known_version}"
+        )
+    return False
+
+
 def all_projections() -> dict[str, Projection]:
     from projections.order_views import OrderViews
     from projections.sales import Sales

@@ -33,7 +33,7 @@ from events import (
     OrderStatus,
 )
 from projections.outbox_reader import StoredEvent
-from projections.registry import Projection, ProjectionGapError
+from projections.registry import Projection, already_applied
 from projections.sales_contributions import (
     CUSTOMER_SALES_INCREMENTS,
     DAILY_INCREMENTS,
@@ -168,13 +168,7 @@ class Sales(Projection):
         else:
             state = batch.orders.get(stored.aggregate_id)
             known = state.version if state else 0
-        if stored.version <= known:
-            return True
-        if stored.version != known + 1:
-            raise ProjectionGapError(
-                f"{stored.aggregate_type} {stored.aggregate_id}: v{stored.version} arrived after v{known}"
-            )
-        return False
+        return already_applied(stored, known)
 
     def _write(self, batch: _Batch, cursor: Any) -> None:
         deltas = Deltas()
