@@ -36,6 +36,7 @@ class OrderSummary(models.Model):
         db_table = "order_summary"
         verbose_name = "order summary"
         verbose_name_plural = "order summaries"
+        permissions = [("view_reports", "Can view sales reports and projection health")]
 
     def __str__(self) -> str:
         return f"Order {self.order_id} ({self.status})"

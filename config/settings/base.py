@@ -28,10 +28,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "orders_write",
     "orders_read",
     "projections",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +131,49 @@ if REDIS_URL is not None:
     del Q_CLUSTER["orm"]
     Q_CLUSTER["redis"] = REDIS_URL
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+# The REST API (api/): token or session auth, one error shape, throttled commands, OpenAPI 3.
+COMMAND_THROTTLE_RATE = env_choice(
+    "COMMAND_THROTTLE_RATE",
+    "600/min",
+    pattern=r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)",
+    meaning="a rate such as 600/min (per second, minute, hour or day)",
+)
+REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate challenge turns "not logged in" into a 401, not a 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_RATES": {"commands": COMMAND_THROTTLE_RATE},
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Orders API",
+    "DESCRIPTION": (
+        "Commands change orders, customers and products through the domain services; queries read the "
+        "denormalised read tables. Money is an integer in minor units beside a currency code."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "events.OrderStatus"},
+}
+# Read-your-writes: how long a query with ``min_position`` waits for the projections behind it.
+READ_YOUR_WRITES_TIMEOUT = 2.0
+# /health/ready: the worker counts as alive while a checkpoint heartbeat is this fresh (the minute
+# sweep refreshes them), and the read side as current while lag stays under the threshold.
+HEALTH_HEARTBEAT_MAX_AGE = env_int("HEALTH_HEARTBEAT_MAX_AGE", 150, minimum=1)
+HEALTH_MAX_LAG_SECONDS = env_int("HEALTH_MAX_LAG_SECONDS", 60, minimum=1)
 
 LOGGING = {
     "version": 1,

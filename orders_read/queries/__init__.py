@@ -4,6 +4,7 @@ Each selector reads read tables only, in one query or a small fixed number (stat
 docstring and held by tests), and returns plain dicts and lists ready to serialise.
 """
 
+from orders_read.queries.customers import customer_detail
 from orders_read.queries.orders import customer_recent_orders, order_detail, order_list
 from orders_read.queries.pagination import InvalidCursor, decode_cursor, encode_cursor
 from orders_read.queries.reports import (
@@ -17,6 +18,7 @@ from orders_read.queries.reports import (
 __all__ = [
     "InvalidCursor",
     "average_order_value",
+    "customer_detail",
     "customer_recent_orders",
     "daily_sales_series",
     "decode_cursor",

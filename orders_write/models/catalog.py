@@ -37,6 +37,7 @@ class Product(GuardedModel):
 
     class Meta:
         ordering = ["sku"]
+        permissions = [("manage_catalog", "Can manage customers and the product catalogue")]
         constraints = [models.CheckConstraint(condition=Q(price__gt=0), name="product_price_positive")]
 
     def __str__(self) -> str:

@@ -17,6 +17,8 @@ CANCEL_REASON_MAX_LENGTH = 500
 
 
 class Order(GuardedModel):
+    """An order; the ``manage_orders`` right lets a user (API client or staff) place and change orders."""
+
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
     status = models.CharField(max_length=16, choices=[(s.value, s.value.title()) for s in OrderStatus])
     currency = models.CharField(max_length=3)
@@ -34,6 +36,7 @@ class Order(GuardedModel):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("manage_orders", "Can place and change orders")]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=[s.value for s in OrderStatus]), name="order_status_known"),
             models.CheckConstraint(condition=Q(discount__gte=0), name="order_discount_not_negative"),

@@ -1,0 +1,131 @@
+"""The two kinds of API view: commands (write side) and queries (read side).
+
+A command view validates its input, calls one domain service with the acting user and the
+version the client saw, and answers ``{<id>, version, position}`` with ``Location`` and ``ETag``.
+A query view names the projections whose tables it reads; it honours ``min_position`` (wait
+until they have applied it) and stamps ``X-Projection-Position`` on its answer.
+"""
+
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.conf import settings
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
+
+from api.errors import PreconditionFailed, ProjectionLagging
+from orders_write.errors import VersionConflict
+from orders_write.outbox import correlated
+from orders_write.services import CommandResult
+from projections.consistency import wait_for_position, watermark
+
+MAX_POSITION = 2**63 - 1
+MAX_VERSION = 2**31 - 1
+_ETAG = re.compile(r'\s*"([1-9][0-9]{0,9})"\s*')
+
+
+class CommandRateThrottle(UserRateThrottle):
+    """``COMMAND_THROTTLE_RATE`` per user across every command endpoint."""
+
+    scope = "commands"
+
+
+class VersionedInput(serializers.Serializer):
+    expected_version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_VERSION,
+        help_text="Fail with 409 unless the order is at this version.",
+    )
+
+
+class CommandApi(APIView):
+    throttle_classes = [CommandRateThrottle]
+
+    def execute(self, request, service: Callable[..., CommandResult], **arguments: Any) -> CommandResult:
+        """Run ``service`` as the request's user, correlated by the request's ``X-Correlation-ID``."""
+        with correlated(_correlation_id(request)):
+            return service(actor=request.user, **arguments)
+
+    def execute_versioned(
+        self, request, service: Callable[..., CommandResult], *, expected_version: int | None, **arguments: Any
+    ) -> CommandResult:
+        """Run ``service`` with the version from the body or ``If-Match`` (a stale If-Match is a 412)."""
+        if_match = if_match_version(request)
+        if if_match is not None and expected_version is not None and if_match != expected_version:
+            raise serializers.ValidationError({"If-Match": ["names a different version than expected_version"]})
+        try:
+            return self.execute(request, service, expected_version=expected_version or if_match, **arguments)
+        except VersionConflict as conflict:
+            if if_match is None:
+                raise
+            raise PreconditionFailed(expected_version=if_match, current_version=conflict.current_version) from None
+
+    def respond(self, result: CommandResult, body: dict[str, Any], *, location: str | None, status: int = 200):
+        response = Response({**body, "version": result.version, "position": result.position}, status=status)
+        if location is not None:
+            response["Location"] = self.request.build_absolute_uri(location)
+        response["ETag"] = f'"{result.version}"'
+        return response
+
+
+def if_match_version(request) -> int | None:
+    """Return the version an ``If-Match: "<version>"`` header names; None without one or for ``*``."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    match = _ETAG.fullmatch(header)
+    if match is None or int(match.group(1)) > MAX_VERSION:
+        raise serializers.ValidationError({"If-Match": ['must be a version in quotes, such as "3"']})
+    return int(match.group(1))
+
+
+def _correlation_id(request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.headers.get("X-Correlation-ID", ""))
+    except ValueError:
+        return uuid.uuid4()
+
+
+class ReadParams(serializers.Serializer):
+    """Query parameters every read accepts."""
+
+    min_position = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_POSITION,
+        help_text="Read-your-writes: wait (about 2 s at most) until the read side has applied this outbox "
+        "position (a command's `position`); 503 `projection_lagging` if it has not.",
+    )
+
+
+class QueryApi(APIView):
+    """A read: names the projections behind it (``()`` for reads straight from the outbox)."""
+
+    projections: ClassVar[tuple[str, ...]] = ()
+    params_class: ClassVar[type[serializers.Serializer]] = ReadParams
+
+    def initial(self, request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # authentication, rights, throttles first
+        params = self.params_class(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        self.params = params.validated_data
+        min_position = self.params.get("min_position")
+        if min_position is None:
+            self.position = watermark(self.projections)
+            return
+        reached, self.position = wait_for_position(
+            self.projections, min_position, timeout=settings.READ_YOUR_WRITES_TIMEOUT
+        )
+        if not reached:
+            raise ProjectionLagging(min_position=min_position, watermark=self.position, retry_after=1)
+
+    def finalize_response(self, request, response, *args: Any, **kwargs: Any):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if getattr(self, "position", None) is not None:
+            response["X-Projection-Position"] = str(self.position)
+        return response

@@ -1,0 +1,175 @@
+"""Order commands: place, change lines and discount, move through the statuses.
+
+Serializers check shape and types only; every business rule stays in the domain services,
+which re-validate everything (the admin and the shell use the same doors).
+"""
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+
+from api.base import CommandApi, VersionedInput
+from api.permissions import MANAGE_ORDERS, any_of
+from api.schema import COMMAND_HEADERS, IF_MATCH, errors
+from orders_write import services
+from orders_write.services import CommandResult
+
+MAX_LINES = 100
+MAX_QUANTITY = 999
+SKU_MAX_LENGTH = 64
+
+
+class OrderCommandOutput(serializers.Serializer):
+    order_id = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="The order's version after the command.")
+    position = serializers.IntegerField(help_text="Outbox position of its last event; pass as `min_position`.")
+
+
+class OrderCommandApi(CommandApi):
+    permission_classes = [any_of(MANAGE_ORDERS)]
+
+    def order_response(self, result: CommandResult, *, status: int = 200):
+        location = reverse("api:order-detail", kwargs={"order_id": result.order_id})
+        return self.respond(result, {"order_id": result.order_id}, location=location, status=status)
+
+    def run(self, request, order_id: int, service, input_class: type[serializers.Serializer]):
+        data = input_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        arguments = dict(data.validated_data)
+        expected_version = arguments.pop("expected_version", None)
+        result = self.execute_versioned(
+            request, service, order_id=order_id, expected_version=expected_version, **arguments
+        )
+        return self.order_response(result)
+
+
+def _documented(summary: str, request, *statuses: int, parameters=()):
+    return extend_schema(
+        summary=summary,
+        request=request,
+        responses={200: OrderCommandOutput, **errors(400, 404, 409, 412, 422, *statuses)},
+        parameters=[IF_MATCH, *COMMAND_HEADERS, *parameters],
+        tags=["order commands"],
+    )
+
+
+class LineInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=SKU_MAX_LENGTH)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class OrderPlaceApi(OrderCommandApi):
+    class InputSerializer(serializers.Serializer):
+        customer_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+        lines = LineInput(many=True, min_length=1, max_length=MAX_LINES)
+
+    @extend_schema(
+        summary="Place an order",
+        request=InputSerializer,
+        responses={201: OrderCommandOutput, **errors(400, 409, 422)},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Up to 255 characters. A retry with the same key and body returns the original "
+                "response instead of placing a second order; the same key with another body is a 409.",
+            ),
+            *COMMAND_HEADERS,
+        ],
+        examples=[
+            OpenApiExample(
+                "two lines", value={"customer_id": 1, "lines": [{"sku": "TEA-1", "quantity": 2}]}, request_only=True
+            )
+        ],
+        tags=["order commands"],
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        lines = [
+            services.LineInput(sku=line["sku"], quantity=line["quantity"]) for line in data.validated_data["lines"]
+        ]
+        result = self.execute(
+            request,
+            services.order_place,
+            customer_id=data.validated_data["customer_id"],
+            lines=lines,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+        )
+        return self.order_response(result, status=status.HTTP_201_CREATED)
+
+
+class OrderLineAddApi(OrderCommandApi):
+    class InputSerializer(LineInput, VersionedInput):
+        pass
+
+    @_documented("Add a line (PENDING orders only)", InputSerializer)
+    def post(self, request, order_id: int):
+        return self.run(request, order_id, services.order_line_add, self.InputSerializer)
+
+
+class OrderLineRemoveApi(OrderCommandApi):
+    @_documented(
+        "Remove a line (PENDING orders; not the last one)",
+        None,
+        parameters=[
+            OpenApiParameter("expected_version", int, OpenApiParameter.QUERY, description="409 unless at this version.")
+        ],
+    )
+    def delete(self, request, order_id: int, sku: str):
+        data = VersionedInput(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        result = self.execute_versioned(
+            request,
+            services.order_line_remove,
+            order_id=order_id,
+            sku=sku,
+            expected_version=data.validated_data.get("expected_version"),
+        )
+        return self.order_response(result)
+
+
+class OrderDiscountApi(OrderCommandApi):
+    class InputSerializer(VersionedInput):
+        percent = serializers.IntegerField(required=False, min_value=0, max_value=100)
+        amount = serializers.IntegerField(required=False, min_value=0, max_value=2**53)
+
+        def validate(self, attrs):
+            if ("percent" in attrs) == ("amount" in attrs):
+                raise serializers.ValidationError({"percent": ["give exactly one of percent and amount"]})
+            return attrs
+
+    @_documented("Set the discount: a whole percent or an amount in minor units", InputSerializer)
+    def post(self, request, order_id: int):
+        return self.run(request, order_id, services.order_discount_apply, self.InputSerializer)
+
+
+class OrderConfirmApi(OrderCommandApi):
+    @_documented("Confirm a PENDING order", VersionedInput)
+    def post(self, request, order_id: int):
+        return self.run(request, order_id, services.order_confirm, VersionedInput)
+
+
+class OrderShipApi(OrderCommandApi):
+    class InputSerializer(VersionedInput):
+        tracking_number = serializers.CharField(max_length=64)
+
+    @_documented("Ship a CONFIRMED order", InputSerializer)
+    def post(self, request, order_id: int):
+        return self.run(request, order_id, services.order_ship, self.InputSerializer)
+
+
+class OrderDeliverApi(OrderCommandApi):
+    @_documented("Mark a SHIPPED order delivered", VersionedInput)
+    def post(self, request, order_id: int):
+        return self.run(request, order_id, services.order_deliver, VersionedInput)
+
+
+class OrderCancelApi(OrderCommandApi):
+    class InputSerializer(VersionedInput):
+        reason = serializers.CharField(max_length=500)
+
+    @_documented("Cancel an order that has not shipped", InputSerializer)
+    def post(self, request, order_id: int):
+        return self.run(request, order_id, services.order_cancel, self.InputSerializer)

@@ -1,0 +1,215 @@
+"""Order and customer reads: detail, filtered list, a customer's recent orders, history.
+
+Responses are the selectors' plain dicts, rendered as they are: no per-row serializer work on
+the hot path. The serializers below only document the shapes (the schema tests and the
+schemathesis run hold the responses to them).
+"""
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from api.base import MAX_POSITION, QueryApi, ReadParams
+from api.permissions import READ_ORDERS, any_of
+from api.schema import QUERY_HEADERS, errors
+from events import OrderStatus
+from orders_read import queries
+from projections.history import order_as_of, order_history
+
+ORDER_VIEWS = ("order_views",)
+SALES = ("sales",)
+
+
+class OrderOutput(serializers.Serializer):
+    order_id = serializers.IntegerField()
+    customer_id = serializers.IntegerField()
+    customer_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=[status.value for status in OrderStatus])
+    currency = serializers.CharField(help_text="ISO 4217; every amount is in its minor units.")
+    subtotal = serializers.IntegerField()
+    discount = serializers.IntegerField()
+    total = serializers.IntegerField()
+    item_count = serializers.IntegerField()
+    line_count = serializers.IntegerField()
+    last_item = serializers.CharField(help_text="Product name of the most recently added line.")
+    tracking_number = serializers.CharField(allow_blank=True)
+    version = serializers.IntegerField()
+    placed_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class LineOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    product_name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.IntegerField()
+    line_total = serializers.IntegerField()
+
+
+class OrderDetailOutput(OrderOutput):
+    lines = LineOutput(many=True)
+
+
+class OrderPage(serializers.Serializer):
+    results = OrderOutput(many=True)
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null on the last.")
+
+
+class ReadOrdersApi(QueryApi):
+    permission_classes = [any_of(*READ_ORDERS)]
+    projections = ORDER_VIEWS
+
+
+def _documented(summary: str, response, params=ReadParams, *statuses: int):
+    return extend_schema(
+        summary=summary,
+        parameters=[params, *QUERY_HEADERS],
+        responses={200: response, **errors(400, 503, *statuses)},
+        tags=["order queries"],
+    )
+
+
+class OrderDetailApi(ReadOrdersApi):
+    @_documented("One order with its lines", OrderDetailOutput, ReadParams, 404)
+    def get(self, request, order_id: int):
+        order = queries.order_detail(order_id=order_id) if order_id <= MAX_POSITION else None
+        if order is None:
+            raise NotFound(f"order {order_id} does not exist (or is not projected yet)")
+        return Response(order, headers={"ETag": f'"{order["version"]}"'})
+
+
+class OrderListParams(ReadParams):
+    customer = serializers.IntegerField(required=False, min_value=1, max_value=MAX_POSITION)
+    status = serializers.ChoiceField(required=False, choices=[status.value for status in OrderStatus])
+    placed_after = serializers.DateTimeField(required=False, help_text="Inclusive; ISO 8601 (UTC if no offset).")
+    placed_before = serializers.DateTimeField(required=False, help_text="Exclusive; ISO 8601 (UTC if no offset).")
+    cursor = serializers.CharField(required=False, max_length=200, help_text="From the previous page's `next`.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=queries.orders.ORDER_LIST_MAX, default=50)
+
+    def validate_cursor(self, value: str) -> str:
+        try:
+            queries.decode_cursor(value)
+        except queries.InvalidCursor:
+            raise serializers.ValidationError("not a cursor this API gave out") from None
+        return value
+
+
+class OrderListApi(ReadOrdersApi):
+    params_class = OrderListParams
+
+    @_documented("Orders, newest first, filtered and cursor-paginated", OrderPage, OrderListParams)
+    def get(self, request):
+        params = self.params
+        page, cursor = queries.order_list(
+            customer_id=params.get("customer"),
+            status=params.get("status"),
+            placed_after=params.get("placed_after"),
+            placed_before=params.get("placed_before"),
+            cursor=params.get("cursor"),
+            limit=params["limit"],
+        )
+        next_url = None
+        if cursor is not None:
+            next_url = replace_query_param(request.build_absolute_uri(), "cursor", cursor)
+        return Response({"results": page, "next": next_url})
+
+
+class CustomerOrdersParams(ReadParams):
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=queries.orders.RECENT_ORDERS_MAX, default=20
+    )
+
+
+class CustomerOrdersApi(ReadOrdersApi):
+    params_class = CustomerOrdersParams
+
+    @_documented("A customer's most recent orders, newest first", OrderPage, CustomerOrdersParams)
+    def get(self, request, customer_id: int):
+        if customer_id > MAX_POSITION:
+            return Response({"results": [], "next": None})
+        orders = queries.customer_recent_orders(customer_id=customer_id, limit=self.params["limit"])
+        return Response({"results": orders, "next": None})
+
+
+class CustomerOutput(serializers.Serializer):
+    customer_id = serializers.IntegerField()
+    name = serializers.CharField()
+    email = serializers.CharField()
+    is_active = serializers.BooleanField()
+    order_count = serializers.IntegerField()
+    cancelled_count = serializers.IntegerField()
+    lifetime_value = serializers.IntegerField(help_text="Sum of the totals of non-cancelled orders.")
+    last_order_at = serializers.DateTimeField(allow_null=True)
+    version = serializers.IntegerField()
+
+
+class CustomerDetailApi(ReadOrdersApi):
+    projections = SALES  # customer_stats is written by the sales projection
+
+    @_documented("One customer with order statistics", CustomerOutput, ReadParams, 404)
+    def get(self, request, customer_id: int):
+        customer = queries.customer_detail(customer_id=customer_id) if customer_id <= MAX_POSITION else None
+        if customer is None:
+            raise NotFound(f"customer {customer_id} does not exist (or is not projected yet)")
+        return Response(customer)
+
+
+class HistoryParams(ReadParams):
+    as_of = serializers.DateTimeField(
+        required=False, help_text="ISO 8601: show the order as it stood then, and the events up to then."
+    )
+
+
+class EventOutput(serializers.Serializer):
+    position = serializers.IntegerField()
+    version = serializers.IntegerField()
+    event_type = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    actor = serializers.CharField()
+    correlation_id = serializers.UUIDField()
+    payload = serializers.DictField()
+
+
+class ReplayedOrderOutput(serializers.Serializer):
+    order_id = serializers.IntegerField()
+    customer_id = serializers.IntegerField()
+    customer_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=[status.value for status in OrderStatus])
+    currency = serializers.CharField()
+    subtotal = serializers.IntegerField()
+    discount = serializers.IntegerField()
+    total = serializers.IntegerField()
+    item_count = serializers.IntegerField()
+    version = serializers.IntegerField()
+    placed_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    lines = LineOutput(many=True)
+
+
+class HistoryOutput(serializers.Serializer):
+    order_id = serializers.IntegerField()
+    as_of = serializers.DateTimeField(allow_null=True)
+    order = ReplayedOrderOutput(help_text="The order replayed from its events (as of `as_of` when given).")
+    events = EventOutput(many=True)
+
+
+class OrderHistoryApi(ReadOrdersApi):
+    """Read from the outbox itself, the audit log: always current, so nothing to wait for."""
+
+    projections = ()
+    params_class = HistoryParams
+
+    @_documented("An order's events, and the order as it was at any moment", HistoryOutput, HistoryParams, 404)
+    def get(self, request, order_id: int):
+        as_of = self.params.get("as_of")
+        events = order_history(order_id=order_id) if order_id <= MAX_POSITION else []
+        if as_of is not None:
+            events = [event for event in events if event["occurred_at"] <= as_of]
+        order = order_as_of(order_id=order_id, at=as_of or timezone.now()) if events else None
+        if order is None:
+            when = "" if as_of is None else f" at {as_of.isoformat()}"
+            raise NotFound(f"order {order_id} had not been placed{when}")
+        return Response({"order_id": order_id, "as_of": as_of, "order": order, "events": events})

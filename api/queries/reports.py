@@ -1,0 +1,187 @@
+"""Sales reports over a range of UTC days, and the health of every projection."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from api.base import QueryApi, ReadParams
+from api.permissions import VIEW_REPORTS, any_of
+from api.schema import QUERY_HEADERS, errors
+from events import OrderStatus
+from orders_read import queries
+from projections.health import projection_health
+from projections.registry import all_projections
+
+DEFAULT_RANGE_DAYS = 30
+MAX_RANGE_DAYS = 366  # a daily series is one row per day: keep a response bounded
+
+
+class RangeParams(ReadParams):
+    """``from`` and ``to`` (inclusive UTC days); by default the last 30 days up to today."""
+
+    start = serializers.DateField(required=False, help_text="First UTC day, inclusive (YYYY-MM-DD).")
+    end = serializers.DateField(required=False, help_text="Last UTC day, inclusive (YYYY-MM-DD).")
+
+    def get_fields(self):
+        # `from` is a Python keyword, so the fields are declared as start/end and renamed here.
+        fields = super().get_fields()
+        fields["from"], fields["to"] = fields.pop("start"), fields.pop("end")
+        return fields
+
+    def validate(self, attrs):
+        end = attrs.pop("to", None) or timezone.now().date()
+        start = attrs.pop("from", None) or end - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+        if start > end:
+            raise serializers.ValidationError({"from": ["must not be after to"]})
+        if (end - start).days + 1 > MAX_RANGE_DAYS:
+            raise serializers.ValidationError({"from": [f"a range spans at most {MAX_RANGE_DAYS} days"]})
+        return {**attrs, "start": start, "end": end}
+
+
+class RankingParams(RangeParams):
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=queries.reports.RANKING_MAX, default=10)
+
+
+class ReportApi(QueryApi):
+    permission_classes = [any_of(VIEW_REPORTS)]
+    projections = ("sales",)
+
+
+def _documented(summary: str, response, params=RangeParams):
+    return extend_schema(
+        summary=summary,
+        parameters=[params, *QUERY_HEADERS],
+        responses={200: response, **errors(400, 503)},
+        tags=["reports"],
+    )
+
+
+class Totals(serializers.Serializer):
+    orders = serializers.IntegerField(help_text="Placed in the range, cancelled ones included.")
+    cancellations = serializers.IntegerField()
+    revenue = serializers.IntegerField(help_text="Sum of totals of non-cancelled orders, minor units.")
+    discount_total = serializers.IntegerField()
+    average_order_value = serializers.IntegerField()
+
+
+class SummaryOutput(Totals):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    orders_by_status = serializers.DictField(
+        child=serializers.IntegerField(), help_text=f"Keys: {', '.join(s.value for s in OrderStatus)}."
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"], fields["to"] = fields.pop("start"), fields.pop("end")
+        return fields
+
+
+class SummaryApi(ReportApi):
+    params_class = RangeParams
+
+    @_documented("Orders, revenue, average order value and orders by status", SummaryOutput)
+    def get(self, request):
+        start, end = self.params["start"], self.params["end"]
+        return Response({"from": start, "to": end, **queries.sales_summary(start=start, end=end)})
+
+
+class DayOutput(Totals):
+    day = serializers.DateField()
+
+
+class DailySalesOutput(serializers.Serializer):
+    results = DayOutput(many=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class DailySalesApi(ReportApi):
+    params_class = RangeParams
+
+    @_documented("One row per UTC day of the range, zeros included", DailySalesOutput)
+    def get(self, request):
+        rows = queries.daily_sales_series(start=self.params["start"], end=self.params["end"])
+        return Response({"results": rows, "next": None})
+
+
+class ProductRankOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    product_name = serializers.CharField()
+    units = serializers.IntegerField()
+    revenue = serializers.IntegerField(help_text="Line revenue before order discounts.")
+
+
+class TopProductsOutput(serializers.Serializer):
+    results = ProductRankOutput(many=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class TopProductsApi(ReportApi):
+    params_class = RankingParams
+
+    @_documented("Products with the most revenue in the range", TopProductsOutput, RankingParams)
+    def get(self, request):
+        params = self.params
+        rows = queries.top_products(start=params["start"], end=params["end"], limit=params["limit"])
+        return Response({"results": rows, "next": None})
+
+
+class CustomerRankOutput(serializers.Serializer):
+    customer_id = serializers.IntegerField()
+    name = serializers.CharField(allow_blank=True)
+    orders = serializers.IntegerField()
+    revenue = serializers.IntegerField()
+
+
+class TopCustomersOutput(serializers.Serializer):
+    results = CustomerRankOutput(many=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class TopCustomersApi(ReportApi):
+    params_class = RankingParams
+
+    @_documented("Customers with the most revenue in the range", TopCustomersOutput, RankingParams)
+    def get(self, request):
+        params = self.params
+        rows = queries.top_customers(start=params["start"], end=params["end"], limit=params["limit"])
+        return Response({"results": rows, "next": None})
+
+
+class ProjectionOutput(serializers.Serializer):
+    name = serializers.CharField()
+    position = serializers.IntegerField(help_text="Position of the last event applied.")
+    head = serializers.IntegerField(help_text="Highest position in the outbox.")
+    lag_events = serializers.IntegerField()
+    lag_seconds = serializers.FloatField(help_text="Age of the oldest event not yet applied.")
+    events_applied = serializers.IntegerField()
+    last_applied_at = serializers.DateTimeField(allow_null=True)
+    heartbeat_at = serializers.DateTimeField(allow_null=True)
+    parked = serializers.IntegerField(help_text="Streams held back after repeated failures.")
+    last_error = serializers.CharField(allow_null=True)
+    state = serializers.ChoiceField(choices=["idle", "catching_up", "stuck", "parked"])
+
+
+class ProjectionsOutput(serializers.Serializer):
+    results = ProjectionOutput(many=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class ProjectionsApi(ReportApi):
+    params_class = ReadParams
+
+    @property
+    def projections(self) -> tuple[str, ...]:
+        return tuple(all_projections())
+
+    @extend_schema(
+        summary="Health of every projection: position, lag, heartbeat, state",
+        parameters=[ReadParams, *QUERY_HEADERS],
+        responses={200: ProjectionsOutput, **errors(400, 503)},
+        tags=["reports"],
+    )
+    def get(self, request):
+        return Response({"results": projection_health(), "next": None})

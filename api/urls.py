@@ -1,0 +1,44 @@
+"""Routes of the REST API under /api/ (see CONTRACT.md); any other /api/ path is a JSON 404."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from api.commands import catalog as catalog_commands
+from api.commands import orders as order_commands
+from api.errors import json_not_found
+from api.queries import orders as order_queries
+from api.queries import reports
+from api.routing import resource
+
+app_name = "api"
+
+Orders = resource("Orders", get=order_queries.OrderListApi, post=order_commands.OrderPlaceApi)
+Customer = resource("Customer", get=order_queries.CustomerDetailApi, patch=catalog_commands.CustomerChangeApi)
+urlpatterns = [
+    path("orders/", Orders.as_view(), name="order-list"),
+    path("orders/<int:order_id>/", order_queries.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<int:order_id>/history/", order_queries.OrderHistoryApi.as_view(), name="order-history"),
+    path("orders/<int:order_id>/lines/", order_commands.OrderLineAddApi.as_view(), name="order-line-add"),
+    path(
+        "orders/<int:order_id>/lines/<str:sku>/", order_commands.OrderLineRemoveApi.as_view(), name="order-line-remove"
+    ),
+    path("orders/<int:order_id>/discount/", order_commands.OrderDiscountApi.as_view(), name="order-discount"),
+    path("orders/<int:order_id>/confirm/", order_commands.OrderConfirmApi.as_view(), name="order-confirm"),
+    path("orders/<int:order_id>/ship/", order_commands.OrderShipApi.as_view(), name="order-ship"),
+    path("orders/<int:order_id>/deliver/", order_commands.OrderDeliverApi.as_view(), name="order-deliver"),
+    path("orders/<int:order_id>/cancel/", order_commands.OrderCancelApi.as_view(), name="order-cancel"),
+    path("customers/", catalog_commands.CustomerRegisterApi.as_view(), name="customer-register"),
+    path("customers/<int:customer_id>/", Customer.as_view(), name="customer-detail"),
+    path("customers/<int:customer_id>/orders/", order_queries.CustomerOrdersApi.as_view(), name="customer-orders"),
+    path("products/", catalog_commands.ProductAddApi.as_view(), name="product-add"),
+    path("products/<str:sku>/", catalog_commands.ProductChangeApi.as_view(), name="product-change"),
+    path("reports/summary/", reports.SummaryApi.as_view(), name="report-summary"),
+    path("reports/daily-sales/", reports.DailySalesApi.as_view(), name="report-daily-sales"),
+    path("reports/top-products/", reports.TopProductsApi.as_view(), name="report-top-products"),
+    path("reports/top-customers/", reports.TopCustomersApi.as_view(), name="report-top-customers"),
+    path("projections/", reports.ProjectionsApi.as_view(), name="projections"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    re_path(r"^.*$", json_not_found),
+]
