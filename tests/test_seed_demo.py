@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -159,6 +160,8 @@ def test_ensure_demo_user_creates_a_staff_superuser_once_and_resets_its_password
     assert user.check_password("demo-password")
     assert "http://127.0.0.1:8000/admin/" in out.getvalue()
     assert "'demo'" in out.getvalue() and "'demo-password'" in out.getvalue()
+    token = Token.objects.get(user=user)
+    assert out.getvalue().count(f"Authorization: Token {token.key}") == 2  # kept across runs
 
 
 @pytest.mark.django_db
