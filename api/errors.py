@@ -76,8 +76,13 @@ def flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         flat: dict[str, list[str]] = {}
         for key, value in detail.items():
-            name = str(key) if not prefix else f"{prefix}.{key}"
-            flat.update(flatten(value, "" if key == "non_field_errors" and not prefix else name))
+            if key == "non_field_errors":
+                name = prefix  # the errors of the object itself belong to its own name
+            elif isinstance(key, int):
+                name = f"{prefix}[{key}]"  # a list item, as DRF reports them
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten(value, name))
         return flat
     if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
         flat = {}

@@ -54,6 +54,20 @@ class ParkedStream(models.Model):
             models.UniqueConstraint(fields=["projection", "aggregate_type", "aggregate_id"], name="one_park_per_stream")
         ]
         indexes = [models.Index(fields=["projection", "state", "retry_at"], name="parked_due")]
+        # Viewing takes ``orders_read.view_reports``; acting on projections is a right of its own.
+        permissions = [("manage_projections", "Can retry or skip parked streams and rebuild projections")]
 
     def __str__(self) -> str:
         return f"{self.projection}: {self.aggregate_type} {self.aggregate_id} ({self.state})"
+
+
+class ProjectionHealth(Checkpoint):
+    """The admin's "Projection health" page: a view over the checkpoints, with no table of its own.
+
+    A proxy, so the page is listed on the admin index and gets its URL like any model's.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "projection health"
+        verbose_name_plural = "projection health"

@@ -3,7 +3,8 @@
 The nudge enqueues a drain only when none is pending (``cache.add`` on a shared cache, so
 500 commands a second enqueue a handful of tasks, not 500). The task clears the pending
 mark *before* it reads the outbox: a command committing while the drain runs always sets a
-new mark and enqueues a fresh drain, so no event waits for the minute sweep.
+new mark and enqueues a fresh drain, so no event waits for the minute sweep. The admin's rebuild
+button queues ``rebuild_task`` here too, so a long rebuild runs on the worker, not in a request.
 """
 
 import logging
@@ -12,6 +13,7 @@ from django.core.cache import cache
 from django_q.tasks import async_task
 
 from projections.drain import drain_all
+from projections.rebuild import rebuild
 
 PENDING_KEY = "projections:drain-pending"
 PENDING_TIMEOUT_SECONDS = 30  # a lost task (worker killed before it ran) blocks nudges this long at most
@@ -48,3 +50,10 @@ def ensure_sweep_schedule(**kwargs) -> None:
             "repeats": -1,
         },
     )
+
+
+def rebuild_task(name: str) -> dict[str, int]:
+    """Rebuild projection ``name`` from the log and swap it in; queued by the admin's rebuild button."""
+    result = rebuild(name)
+    logger.info("rebuilt %s from %d events, at position %d", name, result.events, result.position[1])
+    return {"events": result.events, "position": result.position[1]}

@@ -6,9 +6,9 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from django.core.management import call_command
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from events import OrderStatus
 from orders_write.models import Customer, Order, OutboxEvent, Product

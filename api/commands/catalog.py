@@ -52,7 +52,7 @@ def _only_false(value: bool) -> bool:
 class CustomerRegisterApi(CatalogCommandApi):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=NAME_MAX_LENGTH)
-        email = serializers.CharField(max_length=EMAIL_MAX_LENGTH)
+        email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
 
     @extend_schema(
         summary="Register a customer",

@@ -1,6 +1,6 @@
 """Sales reports over a range of UTC days, and the health of every projection."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -33,7 +33,7 @@ class RangeParams(ReadParams):
 
     def validate(self, attrs):
         end = attrs.pop("to", None) or timezone.now().date()
-        start = attrs.pop("from", None) or end - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+        start = attrs.pop("from", None) or end - min(timedelta(days=DEFAULT_RANGE_DAYS - 1), end - date.min)
         if start > end:
             raise serializers.ValidationError({"from": ["must not be after to"]})
         if (end - start).days + 1 > MAX_RANGE_DAYS:

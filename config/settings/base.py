@@ -166,6 +166,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "PATH_CONVERTER_OVERRIDES": {"int": {"type": "integer", "minimum": 0}},  # <int:> matches digits only
     "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "events.OrderStatus"},
 }
 # Read-your-writes: how long a query with ``min_position`` waits for the projections behind it.

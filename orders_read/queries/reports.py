@@ -128,6 +128,8 @@ def average_order_value(totals: dict[str, int]) -> int:
 def _utc_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """Return the half-open instant range [start 00:00 UTC, day after end 00:00 UTC)."""
     first_instant = datetime.combine(start, time.min, tzinfo=UTC)
+    if end == date.max:  # no day after it: up to the last representable instant
+        return first_instant, datetime.max.replace(tzinfo=UTC)
     return first_instant, first_instant + timedelta(days=(end - start).days + 1)
 
 

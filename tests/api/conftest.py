@@ -81,3 +81,101 @@ def projected(transactional_db):
 @pytest.fixture
 def drain(projected):
     return drain_all
+
+
+# The schemathesis run (test_schemathesis.py) counts its cases. Each operation (test item) must run
+# at least MIN_CASES_PER_OPERATION, checked here per item, so the floor holds however xdist spreads
+# the items; the session total is summed (across xdist workers too, when this conftest is loaded
+# by the controller, i.e. when pytest is pointed at tests/api) and a full run must reach MIN_CASES.
+_SCHEMATHESIS = "tests.api.test_schemathesis"
+_MIN_CASES = 1000  # the same as test_schemathesis.MIN_CASES (asserted there)
+
+
+def _counter(values=()):
+    from collections import Counter
+
+    return Counter(values)
+
+
+def _schemathesis_module():
+    import sys  # (appended section: its imports stay local)
+
+    return sys.modules.get(_SCHEMATHESIS)  # never imported here: it loads the schema on import
+
+
+def _schemathesis_tally() -> dict[str, int]:
+    module = _schemathesis_module()
+    if module is None:
+        return {"cases": 0, "items": 0, "operations": 0}
+    return {
+        "cases": sum(module.CASES.values()),
+        "items": len({label for label, _phase in module.CASES}),
+        "operations": len(module.OPERATION_LABELS),
+    }
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem):
+    module = _schemathesis_module()
+    if module is None or pyfuncitem.module is not module or pyfuncitem.originalname != module.FUZZ_TEST:
+        return (yield)
+    before = _counter(module.CASES)
+    result = yield
+    ran = _counter(module.CASES)
+    ran.subtract(before)
+    operations = sorted({label for (label, _phase), count in ran.items() if count})
+    if ran.total() < module.MIN_CASES_PER_OPERATION:
+        raise AssertionError(
+            f"{operations}: only {ran.total()} schemathesis cases ran, "
+            f"at least {module.MIN_CASES_PER_OPERATION} expected"
+        )
+    return result
+
+
+def pytest_testnodedown(node, error):  # xdist controller: add up the workers' tallies
+    config = node.config
+    total = getattr(config, "_schemathesis_tally", _counter())
+    _add_tally(total, node.workeroutput.get("schemathesis_tally", {}))
+    config._schemathesis_tally = total
+
+
+def _add_tally(total, tally) -> None:
+    total["cases"] += tally.get("cases", 0)
+    total["items"] += tally.get("items", 0)
+    total["operations"] = max(total["operations"], tally.get("operations", 0))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    if hasattr(config, "workerinput"):  # xdist worker: report to the controller
+        config.workeroutput["schemathesis_tally"] = _schemathesis_tally()
+        return
+    total = getattr(config, "_schemathesis_tally", _counter())
+    _add_tally(total, _schemathesis_tally())
+    config._schemathesis_tally = total
+    full_run = total["operations"] and total["items"] >= total["operations"]
+    if full_run and total["cases"] < _MIN_CASES and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if hasattr(config, "workerinput"):
+        return
+    total = getattr(config, "_schemathesis_tally", _counter())
+    if not total["items"]:
+        return
+    module = _schemathesis_module()
+    if module is not None:
+        by_phase, by_operation = _counter(), _counter()
+        for (label, phase), count in module.CASES.items():
+            by_phase[phase] += count
+            by_operation[label] += count
+        for label, count in sorted(by_operation.items()):
+            terminalreporter.write_line(f"  {count:5d}  {label}")
+        terminalreporter.write_line(f"schemathesis cases by phase: {dict(sorted(by_phase.items()))}")
+    verdict = "ok" if total["cases"] >= _MIN_CASES else "TOO FEW"
+    terminalreporter.write_line(
+        f"schemathesis cases executed: {total['cases']} over {total['items']} of {total['operations']} operations "
+        f"(required >= {_MIN_CASES} for a full run: {verdict})"
+    )

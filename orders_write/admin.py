@@ -1,1 +1,0 @@
-"""Staff admin for the write side: every change goes through the domain services."""

@@ -1,0 +1,95 @@
+"""The "Projection health" admin page, and the rebuild button on it.
+
+The page is ``projection_health()`` as a table: one row per projection with its position, the
+outbox head, lag in events and seconds, heartbeat, parked streams, last error and state. It is
+the change list of the ``ProjectionHealth`` proxy, so the admin index lists it; the proxy has
+no other admin URL. Rebuilding asks for confirmation, then enqueues
+``projections.tasks.rebuild_task`` on the django-q2 worker (POST, CSRF-protected, for
+``manage_projections`` only): the live tables keep serving while it runs.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+from django_q.tasks import async_task
+
+from projections.admin.access import ViewOnlyAdmin, can_manage
+from projections.health import HEARTBEAT_FRESH_FOR, projection_health
+from projections.models import ProjectionHealth
+from projections.registry import all_projections
+
+STATES = {
+    "idle": ("Idle", "every event applied"),
+    "catching_up": ("Catching up", "events waiting, and a drainer is at work"),
+    "stuck": ("Stuck", f"events waiting, and no heartbeat for {int(HEARTBEAT_FRESH_FOR.total_seconds())} s"),
+    "parked": ("Parked", "caught up except for parked streams, which need staff"),
+}
+
+
+@admin.register(ProjectionHealth)
+class ProjectionHealthAdmin(ViewOnlyAdmin):
+    def get_urls(self) -> list[URLPattern]:
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path("", self.admin_site.admin_view(self.changelist_view), name=f"{prefix}_changelist"),
+            path(
+                "rebuild/<str:name>/",
+                self.admin_site.admin_view(require_http_methods(["GET", "POST"])(self.rebuild_view)),
+                name=f"{prefix}_rebuild",
+            ),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        rows = projection_health()
+        parked_url = reverse("admin:projections_parkedstream_changelist")
+        for row in rows:
+            row["state_label"], row["state_help"] = STATES.get(row["state"], (row["state"], ""))
+            row["parked_url"] = f"{parked_url}?projection__exact={row['name']}"
+            row["rebuild_url"] = reverse("admin:projections_projectionhealth_rebuild", args=[row["name"]])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Projection health",
+            "opts": self.opts,
+            "projections": rows,
+            "head": rows[0]["head"] if rows else 0,
+            "checked_at": timezone.now(),
+            "states": STATES,
+            "can_manage": can_manage(request.user),
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/projections/projection_health.html", context)
+
+    def rebuild_view(self, request: HttpRequest, name: str) -> HttpResponse:
+        if not can_manage(request.user):
+            raise PermissionDenied
+        if name not in all_projections():
+            raise Http404(f"no projection named {name!r}")
+        health_url = reverse("admin:projections_projectionhealth_changelist")
+        if request.method == "POST":
+            task_id = async_task(
+                "projections.tasks.rebuild_task", name, task_name=f"rebuild {name}", group="projections"
+            )
+            self.message_user(
+                request,
+                f"Rebuild of {name} enqueued (task {task_id}). The worker rebuilds it into shadow tables from "
+                "position 0 while the live tables keep serving, then swaps them in.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(health_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Rebuild {name}?",
+            "opts": self.opts,
+            "name": name,
+            "tables": all_projections()[name].tables,
+            "health_url": health_url,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/projections/rebuild_confirm.html", context)
