@@ -187,3 +187,7 @@ LOGGING = {
         ),
     },
 }
+
+# Pages outside the admin (the dashboard) send anonymous visitors here. Not the admin's login:
+# it admits staff only, and report viewers are not staff.
+LOGIN_URL = "dashboard:login"

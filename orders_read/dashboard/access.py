@@ -1,0 +1,32 @@
+"""Who may read the dashboard: staff, and anyone holding the ``orders_read.view_reports`` right.
+
+Anonymous visitors are sent to the login page with ``?next=``; a logged-in user without the
+right gets a 403 page that says which right is missing (and lets them log in as someone else).
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+VIEW_REPORTS = "orders_read.view_reports"
+
+
+def can_view_reports(user) -> bool:
+    return bool(user.is_active and (user.is_staff or user.has_perm(VIEW_REPORTS)))
+
+
+def reports_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Let staff and report viewers through; send anonymous users to log in; refuse the rest."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not can_view_reports(request.user):
+            return render(request, "dashboard/forbidden.html", {"right": VIEW_REPORTS}, status=403)
+        return view(request, *args, **kwargs)
+
+    return guarded

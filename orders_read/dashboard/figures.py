@@ -1,0 +1,92 @@
+"""Everything the dashboard shows for one range, read through the selectors and formatted.
+
+The page costs the same fixed list of reads whatever the data size, each one index range or
+pre-aggregated table: the daily series of the range and of the previous one (``daily_sales``),
+the status breakdown (``order_summary`` by ``placed_at``), the product and customer rankings
+(``product_sales``, ``customer_sales``), the newest orders (``order_summary`` by
+``placed_at``), and the projections' health (see ``freshness``).
+"""
+
+from typing import Any
+
+from django.urls import reverse
+
+from events import OrderStatus
+from orders_read.dashboard.formatting import NO_VALUE, currency_exponent, money, number, percent, shop_currency
+from orders_read.dashboard.kpis import kpi_cards
+from orders_read.dashboard.range import DayRange
+from orders_read.queries import order_list, top_customers, top_products
+from orders_read.queries.comparison import sales_compared
+from orders_read.queries.statuses import orders_by_status
+
+TOP_LIMIT = 10
+RECENT_LIMIT = 10
+
+
+def recent_orders(day_range: DayRange, *, limit: int) -> list[dict[str, Any]]:
+    """Return the newest orders placed in the range, at most ``limit`` (1..100). One query."""
+    placed_after, placed_before = day_range.instants()
+    rows, _ = order_list(placed_after=placed_after, placed_before=placed_before, limit=limit)
+    return rows
+
+
+def dashboard_figures(day_range: DayRange) -> dict[str, Any]:
+    """Return the KPI cards, the chart data, the tables' rows and the currency of the range."""
+    currency = shop_currency()
+    start, end = day_range.start, day_range.end
+    compared = sales_compared(start=start, end=end)
+    statuses = orders_by_status(start=start, end=end)
+    products = top_products(start=start, end=end, limit=TOP_LIMIT)
+    customers = top_customers(start=start, end=end, limit=TOP_LIMIT)
+    recent = recent_orders(day_range, limit=RECENT_LIMIT)
+    daily = compared["series"]
+    return {
+        "currency": currency,
+        "kpis": kpi_cards(compared["current"], compared["previous"], currency=currency, previous_days=day_range.days),
+        "previous_range": DayRange(compared["previous_start"], compared["previous_end"]),
+        "daily": [_with_money(row, currency, "revenue", "average_order_value") for row in daily],
+        "statuses": _status_rows(statuses),
+        "products": [_with_money(row, currency, "revenue") for row in products],
+        "customers": [_with_money(row, currency, "revenue") for row in customers],
+        "recent": [_order_row(row) for row in recent],
+        "chart_data": {
+            "currency": currency,
+            "currency_exponent": currency_exponent(currency),
+            "days": [row["day"].isoformat() for row in daily],
+            "revenue": [row["revenue"] for row in daily],
+            "orders": [row["orders"] for row in daily],
+            "cancellations": [row["cancellations"] for row in daily],
+            "statuses": [status.value for status in OrderStatus],
+            "status_counts": [statuses[status.value] for status in OrderStatus],
+        },
+    }
+
+
+def _with_money(row: dict[str, Any], currency: str, *fields: str) -> dict[str, Any]:
+    return {**row, **{f"{field}_text": money(row[field], currency) for field in fields}}
+
+
+def _status_rows(statuses: dict[str, int]) -> list[dict[str, Any]]:
+    total = sum(statuses.values())
+    return [
+        {
+            "status": status.value,
+            "label": status.value.capitalize(),
+            "count": statuses[status.value],
+            "count_text": number(statuses[status.value]),
+            "share_text": percent(100 * statuses[status.value] / total) if total else NO_VALUE,
+        }
+        for status in OrderStatus
+    ]
+
+
+def _order_row(row: dict[str, Any]) -> dict[str, Any]:
+    order_id = row["order_id"]
+    return {
+        **row,
+        "total_text": money(row["total"], row["currency"]),
+        "status_label": row["status"].capitalize(),
+        # The staff admin's page for the order (write side: it changes orders through the services).
+        "admin_url": f"{reverse('admin:index')}orders_write/order/{order_id}/change/",
+        "api_url": reverse("api:order-detail", args=[order_id]),
+    }

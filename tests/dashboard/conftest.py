@@ -1,0 +1,112 @@
+"""Dashboard fixtures: users holding exactly the rights a test needs, logged-in clients, and
+read tables that start empty.
+
+Django's flush skips the unmanaged read tables, so every test empties them first. Tests that
+drain real events need committed transactions (the drain reads only events below every open
+transaction), so they use ``projected`` and ``drain_to_head``; tests that put rows straight
+into the read tables use ``read_tables`` inside the usual rolled-back transaction.
+"""
+
+import itertools
+import time
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+
+from projections.consistency import watermark
+from projections.drain import drain_all
+from projections.registry import all_projections
+
+_usernames = itertools.count(1)
+PASSWORD = "dashboard-pw-123"
+
+
+def _empty_read_tables() -> None:
+    """Empty the read tables; on PostgreSQL by TRUNCATE, which leaves no dead rows behind.
+
+    Rows a test inserts and rolls back would otherwise stay as dead tuples and bloat the
+    indexes, enough to tip the query plans that later suites (tests/read) assert. Truncated
+    inside a rolled-back test, a table simply keeps its old, untouched storage.
+    """
+    tables = sorted({table for projection in all_projections().values() for table in projection.tables})
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {', '.join(tables)}")
+        else:  # SQLite has no TRUNCATE
+            for table in tables:
+                cursor.execute(f"DELETE FROM {table}")
+    cache.clear()
+
+
+def make_user(*rights: str, staff: bool = False):
+    user = get_user_model().objects.create_user(username=f"dash{next(_usernames)}", password=PASSWORD)
+    user.is_staff = staff
+    user.save()
+    for right in rights:
+        app_label, codename = right.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return get_user_model().objects.get(pk=user.pk)
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def read_tables(db):
+    """Empty read tables inside the test's transaction (rolled back after it)."""
+    _empty_read_tables()
+
+
+@pytest.fixture
+def projected(transactional_db):
+    """A database of committed transactions whose read tables start, and are left, empty."""
+    _empty_read_tables()
+    yield
+    _empty_read_tables()
+
+
+@pytest.fixture
+def drain_to_head(projected):
+    """Drain until every projection has applied the whole outbox.
+
+    The drain reads only events below the oldest transaction open anywhere on the PostgreSQL
+    cluster, and other suites may hold one for a moment, so one pass may stop short.
+    """
+
+    def drain(timeout: float = 30.0) -> int:
+        names = tuple(all_projections())
+        deadline = time.monotonic() + timeout
+        while True:
+            drain_all()
+            head = watermark(())
+            if watermark(names) >= head:
+                return head
+            if time.monotonic() > deadline:
+                pytest.fail(f"projections did not reach outbox head {head} within {timeout} s")
+            time.sleep(0.1)
+
+    return drain
+
+
+@pytest.fixture
+def viewer(db):
+    """Holds only orders_read.view_reports: not staff."""
+    return make_user("orders_read.view_reports")
+
+
+@pytest.fixture
+def viewer_client(viewer) -> Client:
+    return logged_in(viewer)
+
+
+@pytest.fixture
+def staff_client(db) -> Client:
+    """Staff without any particular right."""
+    return logged_in(make_user(staff=True))
