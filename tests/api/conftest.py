@@ -16,8 +16,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from api.permissions import MANAGE_CATALOG, MANAGE_ORDERS, VIEW_REPORTS
-from projections.drain import drain_all
 from projections.registry import all_projections
+from tests.api.draining import drain_settled
 
 _usernames = itertools.count(1)
 
@@ -80,7 +80,8 @@ def projected(transactional_db):
 
 @pytest.fixture
 def drain(projected):
-    return drain_all
+    """Drain until nothing lags (see tests/api/draining.py)."""
+    return drain_settled
 
 
 # The schemathesis run (test_schemathesis.py) counts its cases. Each operation (test item) must run
