@@ -58,7 +58,7 @@ def test_quick_start_on_sqlite_serves_the_admin_login(tmp_path):
     )
     try:
         body = _get_when_up(f"http://127.0.0.1:{port}/admin/login/")
-        assert "Django administration" in body and 'name="username"' in body
+        assert "Orders admin" in body and 'name="username"' in body
         # The API on SQLite, with the printed token: the read-your-writes watermark has its own SQL there.
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/orders/?limit=2&min_position=0", headers={"Authorization": f"Token {token}"}

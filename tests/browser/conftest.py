@@ -1,0 +1,192 @@
+"""Browser tests: Debian's Chromium driven by Playwright against pytest-django's live server.
+
+- No browser download: Playwright launches ``/usr/bin/chromium`` (``make test`` installs it).
+- Playwright's sync API keeps an event loop running in the test thread while it is started, so
+  Django's ORM would refuse to run there (``SynchronousOnlyOperation``).
+  ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set for exactly as long as Playwright runs (this module's
+  fixtures), not for the rest of the suite.
+- django-q2 runs in sync mode: the live server is a thread of this process, so each command's
+  nudge drains the outbox inline right after it commits.
+- The read tables are unmanaged (Django's flush skips them): emptied before and after each test.
+- Artefacts (screenshots, a failing page's screenshot) go to ``var/test-artifacts/`` (ignored by git).
+"""
+
+import itertools
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from django.db import connection
+from django_q.conf import Conf
+
+from projections.consistency import watermark
+from projections.drain import drain_all
+from projections.registry import all_projections
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"
+TIMEOUT_MS = 10_000
+VIEWPORT = {"width": 1280, "height": 900}  # a laptop
+PASSWORD = "browser-pw-123"
+
+_usernames = itertools.count(1)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item, so the page fixture can tell a failed test."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    expect.set_options(timeout=TIMEOUT_MS)
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def new_page(browser, live_server, artifacts, request):
+    """Open pages in fresh browser contexts (own cookies) on the live server; collect page errors.
+
+    JavaScript errors, console errors and failed requests (4xx/5xx, except the favicon the
+    admin's pages do not name) are gathered in ``problems``; the tests assert there are none. When the test fails,
+    each page open at that moment is saved as ``failed-<test>-<n>.png``.
+    """
+    contexts = []
+    problems: list[str] = []
+
+    def open_page():
+        context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT, accept_downloads=True)
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
+        page.on(
+            "console",
+            lambda message: (
+                message.type == "error"
+                and not message.text.startswith("Failed to load resource")  # the response handler has those
+                and problems.append(f"console: {message.text}")
+            ),
+        )
+        page.on(
+            "response",
+            lambda response: (
+                response.status >= 400
+                and not response.url.endswith("/favicon.ico")  # the admin's pages name no icon
+                and problems.append(f"{response.status} {response.url}")
+            ),
+        )
+        return page
+
+    open_page.problems = problems
+    yield open_page
+    report = getattr(request.node, "report_call", None)
+    test_name = re.sub(r"\W+", "-", request.node.name)
+    for number, context in enumerate(contexts, start=1):
+        if report is not None and report.failed:
+            for page in context.pages:
+                path = artifacts / f"failed-{test_name}-{number}.png"
+                page.screenshot(path=path, full_page=True)
+                print(f"screenshot of the failing page: {path}")
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+@pytest.fixture(autouse=True)
+def sync_worker(monkeypatch) -> None:
+    """Run django-q2 tasks inline: a command's nudge drains the outbox right after it commits."""
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
+def _empty_read_tables() -> None:
+    tables = sorted({table for projection in all_projections().values() for table in projection.tables})
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {', '.join(tables)}")
+        else:  # SQLite has no TRUNCATE
+            for table in tables:
+                cursor.execute(f"DELETE FROM {table}")
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def empty_read_tables(transactional_db, browser, live_server) -> Iterator[None]:
+    """Start, and leave, the unmanaged read tables and the shared cache empty (flush skips them)."""
+    _empty_read_tables()
+    yield
+    _empty_read_tables()
+
+
+def make_user(*rights: str, staff: bool = False, superuser: bool = False):
+    """Create a user holding exactly ``rights`` ("app_label.codename"); their password is PASSWORD."""
+    user = get_user_model().objects.create_user(username=f"browser{next(_usernames)}", password=PASSWORD)
+    user.is_staff = staff or superuser
+    user.is_superuser = superuser
+    user.save()
+    for right in rights:
+        app_label, codename = right.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return user
+
+
+@pytest.fixture
+def projected():
+    """Wait until every projection has applied the whole outbox (returns the outbox head).
+
+    In sync mode each command's drain ran inline after its commit, so this normally returns at
+    once. The drain reads only events older than every transaction open on the PostgreSQL
+    cluster (ADR 0008), and other suites may hold one open for a moment; if the projections are
+    still behind after a short grace, drain again here, as the worker's minute sweep would.
+    """
+
+    def wait(timeout: float = 20.0) -> int:
+        names = tuple(all_projections())
+        start = time.monotonic()
+        while True:
+            head = watermark(())
+            if watermark(names) >= head:
+                return head
+            waited = time.monotonic() - start
+            if waited > timeout:
+                pytest.fail(f"projections did not reach outbox head {head} within {timeout} s")
+            if waited > 2.0:
+                print(f"projections behind outbox head {head} after {waited:.1f} s; draining here")
+                drain_all()
+            time.sleep(0.1)
+
+    return wait
