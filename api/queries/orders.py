@@ -23,7 +23,9 @@ ORDER_VIEWS = ("order_views",)
 SALES = ("sales",)
 
 
-class OrderOutput(serializers.Serializer):
+class OrderStateOutput(serializers.Serializer):
+    """What an order is: the fields both the read table and a replay of the events give."""
+
     order_id = serializers.IntegerField()
     customer_id = serializers.IntegerField()
     customer_name = serializers.CharField()
@@ -33,12 +35,15 @@ class OrderOutput(serializers.Serializer):
     discount = serializers.IntegerField()
     total = serializers.IntegerField()
     item_count = serializers.IntegerField()
-    line_count = serializers.IntegerField()
-    last_item = serializers.CharField(help_text="Product name of the most recently added line.")
-    tracking_number = serializers.CharField(allow_blank=True)
     version = serializers.IntegerField()
     placed_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+
+class OrderOutput(OrderStateOutput):
+    line_count = serializers.IntegerField()
+    last_item = serializers.CharField(help_text="Product name of the most recently added line.")
+    tracking_number = serializers.CharField(allow_blank=True)
 
 
 class LineOutput(serializers.Serializer):
@@ -173,19 +178,7 @@ class EventOutput(serializers.Serializer):
     payload = serializers.DictField()
 
 
-class ReplayedOrderOutput(serializers.Serializer):
-    order_id = serializers.IntegerField()
-    customer_id = serializers.IntegerField()
-    customer_name = serializers.CharField()
-    status = serializers.ChoiceField(choices=[status.value for status in OrderStatus])
-    currency = serializers.CharField()
-    subtotal = serializers.IntegerField()
-    discount = serializers.IntegerField()
-    total = serializers.IntegerField()
-    item_count = serializers.IntegerField()
-    version = serializers.IntegerField()
-    placed_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+class ReplayedOrderOutput(OrderStateOutput):
     lines = LineOutput(many=True)
 
 

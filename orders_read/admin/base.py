@@ -10,7 +10,6 @@ for the ends of the date index (``date_nav``).
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db.models.constants import LOOKUP_SEP
@@ -22,29 +21,10 @@ from orders_read.admin.date_nav import date_navigation
 REPORTS_PERMISSION = "orders_read.view_reports"
 MAX_BIGINT = 2**63 - 1
 
-# ISO 4217 currencies whose minor unit is not the cent; every other one has two decimals.
-_DECIMALS = {
-    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND"), 0),
-    **dict.fromkeys(("VUV", "XAF", "XOF", "XPF"), 0),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-}
-
 
 def can_view_reports(user: Any) -> bool:
     """Say whether ``user`` is active staff holding the report viewer's right (superusers hold every right)."""
     return bool(user.is_active and user.is_staff and user.has_perm(REPORTS_PERMISSION))
-
-
-def money(amount: int | None, currency: str | None = None) -> str:
-    """Format integer minor units for people (``1250`` → ``12.50 EUR``), without floats."""
-    if amount is None:
-        return "-"
-    currency = currency or settings.SHOP_CURRENCY
-    decimals = _DECIMALS.get(currency, 2)
-    units, minor = divmod(abs(amount), 10**decimals)
-    sign = "-" if amount < 0 else ""
-    fraction = f".{minor:0{decimals}d}" if decimals else ""
-    return f"{sign}{units:,}{fraction} {currency}"
 
 
 def parse_id(text: str) -> int | None:

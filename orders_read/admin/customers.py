@@ -14,7 +14,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from orders_read.admin.base import ReadTableAdmin, money, parse_id
+from config.money import money
+from orders_read.admin.base import ReadTableAdmin, parse_id
 from orders_read.models import CustomerStats
 
 

@@ -16,8 +16,9 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from config.money import money
 from events import OrderStatus
-from orders_read.admin.base import ReadTableAdmin, money, parse_id
+from orders_read.admin.base import ReadTableAdmin, parse_id
 from orders_read.models import CustomerStats, OrderLineView, OrderSummary
 from orders_read.queries.orders import LINE_FIELDS
 

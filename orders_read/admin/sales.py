@@ -13,7 +13,8 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
-from orders_read.admin.base import ReadTableAdmin, money
+from config.money import money
+from orders_read.admin.base import ReadTableAdmin
 from orders_read.admin.sales_pages import customer_sales_page, product_sales_page
 from orders_read.models import DailySales
 from orders_read.queries import average_order_value, top_customers, top_products

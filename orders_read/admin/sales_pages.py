@@ -18,7 +18,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from orders_read.admin.base import MAX_BIGINT, money
+from config.money import money
+from orders_read.admin.base import MAX_BIGINT
 from orders_read.models import CustomerSales, CustomerStats, ProductSales
 
 PAGE_SIZE = 100

@@ -17,33 +17,16 @@ from django.contrib.admin.options import csrf_protect_m
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+from config.money import money
 from orders_write.errors import DomainError, VersionConflict
 
 MANAGE_ORDERS = "orders_write.manage_orders"
 MANAGE_CATALOG = "orders_write.manage_catalog"
 
-# ISO 4217 currencies whose minor unit is not the cent; every other one has two decimals.
-_DECIMALS = {
-    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND"), 0),
-    **dict.fromkeys(("VUV", "XAF", "XOF", "XPF"), 0),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-}
-
 
 def holds(request: HttpRequest, *rights: str) -> bool:
     """Say whether the user holds any of ``rights`` (superusers hold every right)."""
     return any(request.user.has_perm(right) for right in rights)
-
-
-def money(amount: int | None, currency: str | None = None) -> str:
-    """Format integer minor units for people (``1250`` → ``12.50 EUR``), without floats."""
-    if amount is None:
-        return "-"
-    currency = currency or settings.SHOP_CURRENCY
-    decimals = _DECIMALS.get(currency, 2)
-    units, minor = divmod(abs(amount), 10**decimals)
-    fraction = f".{minor:0{decimals}d}" if decimals else ""
-    return f"{'-' if amount < 0 else ''}{units:,}{fraction} {currency}"
 
 
 def minor_units_help() -> str:

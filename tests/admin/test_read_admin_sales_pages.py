@@ -38,9 +38,9 @@ def test_product_sales_newest_day_first_filtered_by_range_and_sku(viewer):
 
     march = viewer.get(PRODUCTS, {"start": "2024-03-01", "end": "2024-03-31"})
     assert cells(march) == [
-        ["2024-03-02", "TEA-1", "Green tea", "1", "10.00 EUR"],
-        ["2024-03-02", "CUP-1", "Cup", "5", "33.75 EUR"],
-        ["2024-03-01", "TEA-1", "Green tea", "2", "20.00 EUR"],
+        ["2024-03-02", "TEA-1", "Green tea", "1", "€10.00"],
+        ["2024-03-02", "CUP-1", "Cup", "5", "€33.75"],
+        ["2024-03-01", "TEA-1", "Green tea", "2", "€20.00"],
     ]
     assert b'id="product-sales"' in march.content
     tea = viewer.get(PRODUCTS, {"start": "2024-03-01", "end": "2024-04-30", "sku": "TEA-1"})
@@ -54,11 +54,11 @@ def test_customer_sales_name_the_customers(viewer):
 
     page = viewer.get(CUSTOMERS, {"start": "2024-03-01", "end": "2024-03-01"})
     assert cells(page) == [
-        ["2024-03-01", "Customer (8)", "1", "1.00 EUR"],
-        ["2024-03-01", "Ada Lovelace (7)", "2", "50.00 EUR"],
+        ["2024-03-01", "Customer (8)", "1", "€1.00"],
+        ["2024-03-01", "Ada Lovelace (7)", "2", "€50.00"],
     ]
     only_ada = viewer.get(CUSTOMERS, {"start": "2024-03-01", "end": "2024-03-01", "customer_id": "7"})
-    assert cells(only_ada) == [["2024-03-01", "Ada Lovelace (7)", "2", "50.00 EUR"]]
+    assert cells(only_ada) == [["2024-03-01", "Ada Lovelace (7)", "2", "€50.00"]]
 
 
 def test_the_default_range_is_the_last_30_days(viewer):

@@ -10,14 +10,12 @@ import itertools
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.cache import cache
-from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from api.permissions import MANAGE_CATALOG, MANAGE_ORDERS, VIEW_REPORTS
-from projections.registry import all_projections
 from tests.api.draining import drain_settled
+from tests.read_tables import empty_read_tables
 
 _usernames = itertools.count(1)
 
@@ -71,11 +69,7 @@ def anonymous_client():
 @pytest.fixture
 def projected(transactional_db):
     """A committed-transactions database whose read tables start empty (Django's flush skips them)."""
-    tables = sorted({table for projection in all_projections().values() for table in projection.tables})
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(f"DELETE FROM {table}")
-    cache.clear()
+    empty_read_tables()
 
 
 @pytest.fixture

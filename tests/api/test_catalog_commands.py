@@ -4,14 +4,12 @@ State is set up through the domain services; what a request wrote is read back f
 outbox with raw SQL, so these tests need no projections.
 """
 
-from contextlib import contextmanager
-
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from orders_write.services import customer_deactivate, customer_register, product_add, product_retire
+from tests.api.responses import actor, assert_error, assert_field_errors, nothing_written, outbox_count, user_of
 
 pytestmark = pytest.mark.django_db
 
@@ -28,12 +26,6 @@ def body_with(good: dict, change: dict) -> dict:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def outbox_count() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*) FROM outbox_event")
-        return cursor.fetchone()[0]
-
-
 def last_event() -> tuple:
     """``(position, event_type, aggregate_id, aggregate_version, actor)`` of the newest event."""
     with connection.cursor() as cursor:
@@ -44,38 +36,8 @@ def last_event() -> tuple:
         return cursor.fetchone()
 
 
-@contextmanager
-def nothing_written():
-    before = outbox_count()
-    yield
-    assert outbox_count() == before, "a failed request wrote to the outbox"
-
-
-def assert_error(response, status: int, code: str, details=None) -> dict:
-    """Check the one error shape; compare ``details`` whole when given, else just its type."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    assert isinstance(body["error"]["details"], dict)
-    if details is not None:
-        assert body["error"]["details"] == details
-    return body["error"]["details"]
-
-
-def assert_field_errors(response, fields: set[str]) -> None:
-    details = assert_error(response, 400, "validation_error")
-    assert set(details) == fields
-    assert all(isinstance(messages, list) and messages for messages in details.values())
-    assert all(isinstance(message, str) for messages in details.values() for message in messages)
-
-
 def actor_of(client: APIClient) -> str:
-    key = client._credentials["HTTP_AUTHORIZATION"].removeprefix("Token ")
-    user = Token.objects.select_related("user").get(key=key).user
-    return f"user:{user.pk}:{user.username}"
+    return actor(user_of(client))
 
 
 def assert_customer_ok(response, *, customer_id: int, version: int, status: int = 200) -> dict:

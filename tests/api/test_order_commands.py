@@ -5,7 +5,6 @@ outbox (raw SQL or ``order_history``), so these tests need no projections.
 """
 
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -13,7 +12,6 @@ from django.core.cache import cache
 from django.db import connection
 from django.middleware.csrf import get_token
 from django.test import RequestFactory
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from api.base import CommandRateThrottle
@@ -30,6 +28,7 @@ from orders_write.services import (
 )
 from projections.history import order_history
 from tests.api.conftest import make_user
+from tests.api.responses import actor, assert_error, assert_field_errors, nothing_written, outbox_count, user_of
 
 pytestmark = pytest.mark.django_db
 
@@ -40,53 +39,10 @@ UNKNOWN_ORDER = 987_654_321
 # --- helpers -------------------------------------------------------------------------------
 
 
-def outbox_count() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*) FROM outbox_event")
-        return cursor.fetchone()[0]
-
-
 def outbox_rows() -> list[tuple[str, str]]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT event_type, actor FROM outbox_event ORDER BY position")
         return cursor.fetchall()
-
-
-@contextmanager
-def nothing_written():
-    before = outbox_count()
-    yield
-    assert outbox_count() == before, "a failed request wrote to the outbox"
-
-
-def assert_error(response, status: int, code: str, details=None) -> dict:
-    """Check the one error shape; compare ``details`` whole when given, else just its type."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    assert isinstance(body["error"]["details"], dict)
-    if details is not None:
-        assert body["error"]["details"] == details
-    return body["error"]["details"]
-
-
-def assert_field_errors(response, fields: set[str]) -> None:
-    details = assert_error(response, 400, "validation_error")
-    assert set(details) == fields
-    assert all(isinstance(messages, list) and messages for messages in details.values())
-    assert all(isinstance(message, str) for messages in details.values() for message in messages)
-
-
-def user_of(client: APIClient):
-    key = client._credentials["HTTP_AUTHORIZATION"].removeprefix("Token ")
-    return Token.objects.select_related("user").get(key=key).user
-
-
-def actor(user) -> str:
-    return f"user:{user.pk}:{user.username}"
 
 
 def assert_command_ok(response, *, order_id: int, version: int, status: int = 200) -> dict:

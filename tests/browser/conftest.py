@@ -22,13 +22,12 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.cache import cache
-from django.db import connection
 from django_q.conf import Conf
 
 from projections.consistency import watermark
 from projections.drain import drain_all
 from projections.registry import all_projections
+from tests.read_tables import empty_read_tables
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"
@@ -133,23 +132,12 @@ def sync_worker(monkeypatch) -> None:
     monkeypatch.setattr(Conf, "SYNC", True)
 
 
-def _empty_read_tables() -> None:
-    tables = sorted({table for projection in all_projections().values() for table in projection.tables})
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"TRUNCATE {', '.join(tables)}")
-        else:  # SQLite has no TRUNCATE
-            for table in tables:
-                cursor.execute(f"DELETE FROM {table}")
-    cache.clear()
-
-
 @pytest.fixture(autouse=True)
-def empty_read_tables(transactional_db, browser, live_server) -> Iterator[None]:
+def clean_read_side(transactional_db, browser, live_server) -> Iterator[None]:
     """Start, and leave, the unmanaged read tables and the shared cache empty (flush skips them)."""
-    _empty_read_tables()
+    empty_read_tables()
     yield
-    _empty_read_tables()
+    empty_read_tables()
 
 
 def make_user(*rights: str, staff: bool = False, superuser: bool = False):

@@ -13,33 +13,15 @@ import time
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.cache import cache
-from django.db import connection
 from django.test import Client
 
 from projections.consistency import watermark
 from projections.drain import drain_all
 from projections.registry import all_projections
+from tests.read_tables import empty_read_tables
 
 _usernames = itertools.count(1)
 PASSWORD = "dashboard-pw-123"
-
-
-def _empty_read_tables() -> None:
-    """Empty the read tables; on PostgreSQL by TRUNCATE, which leaves no dead rows behind.
-
-    Rows a test inserts and rolls back would otherwise stay as dead tuples and bloat the
-    indexes, enough to tip the query plans that later suites (tests/read) assert. Truncated
-    inside a rolled-back test, a table simply keeps its old, untouched storage.
-    """
-    tables = sorted({table for projection in all_projections().values() for table in projection.tables})
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"TRUNCATE {', '.join(tables)}")
-        else:  # SQLite has no TRUNCATE
-            for table in tables:
-                cursor.execute(f"DELETE FROM {table}")
-    cache.clear()
 
 
 def make_user(*rights: str, staff: bool = False):
@@ -61,15 +43,15 @@ def logged_in(user) -> Client:
 @pytest.fixture
 def read_tables(db):
     """Empty read tables inside the test's transaction (rolled back after it)."""
-    _empty_read_tables()
+    empty_read_tables()
 
 
 @pytest.fixture
 def projected(transactional_db):
     """A database of committed transactions whose read tables start, and are left, empty."""
-    _empty_read_tables()
+    empty_read_tables()
     yield
-    _empty_read_tables()
+    empty_read_tables()
 
 
 @pytest.fixture
