@@ -2,16 +2,10 @@
 the shared cache (the drain's debounce mark), so empty them before each test."""
 
 import pytest
-from django.core.cache import cache
-from django.db import connection
 
-from projections.registry import all_projections
+from tests.read_tables import empty_read_tables as _empty_read_tables
 
 
 @pytest.fixture(autouse=True)
 def empty_read_tables(transactional_db):
-    tables = sorted({table for projection in all_projections().values() for table in projection.tables})
-    with connection.cursor() as cursor:
-        for table in tables:  # DELETE rather than TRUNCATE: SQLite has no TRUNCATE
-            cursor.execute(f"DELETE FROM {table}")
-    cache.clear()
+    _empty_read_tables()
