@@ -51,12 +51,6 @@ class ErrorResponse(serializers.Serializer):
     error = ErrorBody()
 
 
-def _retry_after(statuses: list[int]) -> OpenApiParameter:
-    return OpenApiParameter(
-        "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=statuses, description="Seconds to wait."
-    )
-
-
 def errors(*statuses: int) -> dict[int, OpenApiResponse]:
     """Return the documented error responses for ``statuses`` (401 and 403 are always possible)."""
     documented = sorted({401, 403, 429, *statuses})
@@ -80,7 +74,9 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
 WWW_AUTHENTICATE = OpenApiParameter(
     "WWW-Authenticate", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[401], description="`Token`"
 )
-RETRY_AFTER = _retry_after([429, 503])
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[429, 503], description="Seconds to wait."
+)
 PROJECTION_POSITION = OpenApiParameter(
     "X-Projection-Position",
     OpenApiTypes.INT,
@@ -100,13 +96,6 @@ IF_MATCH = OpenApiParameter(
     OpenApiParameter.HEADER,
     description='`"<version>"`: change only if the resource is at that version, else 412. '
     "An alternative to `expected_version`.",
-)
-MIN_POSITION = OpenApiParameter(
-    "min_position",
-    OpenApiTypes.INT,
-    OpenApiParameter.QUERY,
-    description="Read-your-writes: wait (about 2 s at most) until the read side has applied this outbox "
-    "position (a command's `position`), else 503 `projection_lagging`.",
 )
 COMMAND_HEADERS = [WWW_AUTHENTICATE, RETRY_AFTER, LOCATION, ETAG]
 QUERY_HEADERS = [WWW_AUTHENTICATE, RETRY_AFTER, PROJECTION_POSITION]

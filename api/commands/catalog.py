@@ -12,11 +12,7 @@ from api.base import CommandApi, VersionedInput
 from api.permissions import MANAGE_CATALOG, any_of
 from api.schema import COMMAND_HEADERS, IF_MATCH, errors
 from orders_write import services
-
-NAME_MAX_LENGTH = 200
-EMAIL_MAX_LENGTH = 254
-SKU_MAX_LENGTH = 64
-MAX_PRICE = 100_000_000
+from orders_write.services.limits import EMAIL_MAX_LENGTH, MAX_PRICE, NAME_MAX_LENGTH, SKU_MAX_LENGTH
 
 
 class CatalogCommandApi(CommandApi):

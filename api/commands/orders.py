@@ -13,10 +13,15 @@ from api.permissions import MANAGE_ORDERS, any_of
 from api.schema import COMMAND_HEADERS, IF_MATCH, errors
 from orders_write import services
 from orders_write.services import CommandResult
-
-MAX_LINES = 100
-MAX_QUANTITY = 999
-SKU_MAX_LENGTH = 64
+from orders_write.services.limits import (
+    CANCEL_REASON_MAX_LENGTH,
+    MAX_ID,
+    MAX_LINES,
+    MAX_PRICE,
+    MAX_QUANTITY,
+    SKU_MAX_LENGTH,
+    TRACKING_NUMBER_MAX_LENGTH,
+)
 
 
 class OrderCommandOutput(serializers.Serializer):
@@ -60,7 +65,7 @@ class LineInput(serializers.Serializer):
 
 class OrderPlaceApi(OrderCommandApi):
     class InputSerializer(serializers.Serializer):
-        customer_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+        customer_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
         lines = LineInput(many=True, min_length=1, max_length=MAX_LINES)
 
     @extend_schema(
@@ -133,7 +138,7 @@ class OrderLineRemoveApi(OrderCommandApi):
 class OrderDiscountApi(OrderCommandApi):
     class InputSerializer(VersionedInput):
         percent = serializers.IntegerField(required=False, min_value=0, max_value=100)
-        amount = serializers.IntegerField(required=False, min_value=0, max_value=2**53)
+        amount = serializers.IntegerField(required=False, min_value=0, max_value=MAX_PRICE * MAX_QUANTITY * MAX_LINES)
 
         def validate(self, attrs):
             if ("percent" in attrs) == ("amount" in attrs):
@@ -153,7 +158,7 @@ class OrderConfirmApi(OrderCommandApi):
 
 class OrderShipApi(OrderCommandApi):
     class InputSerializer(VersionedInput):
-        tracking_number = serializers.CharField(max_length=64)
+        tracking_number = serializers.CharField(max_length=TRACKING_NUMBER_MAX_LENGTH)
 
     @_documented("Ship a CONFIRMED order", InputSerializer)
     def post(self, request, order_id: int):
@@ -168,7 +173,7 @@ class OrderDeliverApi(OrderCommandApi):
 
 class OrderCancelApi(OrderCommandApi):
     class InputSerializer(VersionedInput):
-        reason = serializers.CharField(max_length=500)
+        reason = serializers.CharField(max_length=CANCEL_REASON_MAX_LENGTH)
 
     @_documented("Cancel an order that has not shipped", InputSerializer)
     def post(self, request, order_id: int):
