@@ -1,0 +1,210 @@
+"""Start and stop the real stack for benchmarks and fault drills: databases, gunicorn, qclusters.
+
+Only the standard library and psycopg run here, so a harness that imports this module stays a
+plain client of the system it measures. Every child runs ``manage.py`` (or gunicorn) with its
+own environment, in its own process group, logging to ``var/bench-logs/``.
+
+Measured runs take ``bench_lock()``: PostgreSQL's drain horizon (``pg_snapshot_xmin``) and the
+two cores are shared by every database on the server, so two measured runs at once distort
+each other (one run's long transaction holds back the other's drain).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.client import HTTPConnection
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+LOG_DIR = ROOT / "var" / "bench-logs"
+SERVER_URL = "postgres://postgres@127.0.0.1:5432"
+REDIS_URL = "redis://127.0.0.1:6379"
+LOCK_PATH = Path("/tmp/orders-bench.lock")
+
+
+@contextlib.contextmanager
+def bench_lock() -> Iterator[None]:
+    """Hold the machine-wide benchmark lock (blocks until other measured runs finish)."""
+    with LOCK_PATH.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def database_url(name: str) -> str:
+    return f"{SERVER_URL}/{name}"
+
+
+def create_database(name: str) -> str:
+    """Drop (if it exists) and create an empty database; return its URL."""
+    with psycopg.connect(database_url("postgres"), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return database_url(name)
+
+
+def stack_env(url: str, *, read_url: str | None = None, redis: bool = False, **extra: str) -> dict[str, str]:
+    """The environment of a production-like child: DEBUG off, no throttle in the way.
+
+    ``read_url`` puts the read side on its own database (``READ_DATABASE_URL``); ``redis`` uses
+    django-q2's Redis broker and the Redis cache (``REDIS_URL``): the scale-out configuration.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "READ_DATABASE_URL", "REDIS_URL"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        DATABASE_URL=url,
+        DEBUG="false",
+        SECRET_KEY="bench-only-secret-key-not-for-production-use-0123456789",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        COMMAND_THROTTLE_RATE="1000000/s",
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    if read_url:
+        env["READ_DATABASE_URL"] = read_url
+    if redis:
+        env["REDIS_URL"] = REDIS_URL
+    env.update(extra)
+    return env
+
+
+def manage(env: dict[str, str], *args: str, timeout: float = 3600) -> str:
+    """Run a management command to completion and return its output; raise with it on failure."""
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def migrate(env: dict[str, str]) -> None:
+    """Migrate the write database and, with ``READ_DATABASE_URL``, the read one."""
+    manage(env, "migrate", "--noinput")
+    if "READ_DATABASE_URL" in env:
+        manage(env, "migrate", "--noinput", "--database", "read")
+
+
+def api_token(env: dict[str, str], username: str = "bench") -> str:
+    """Make ``username`` a superuser and return its REST API token."""
+    output = manage(env, "ensure_demo_user", "--username", username, "--password", "bench-password-123")
+    return output.split("Authorization: Token ", 1)[1].split("'", 1)[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Child:
+    """A child process in its own process group, its output in a log file."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen | None = None
+    log_path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_path = LOG_DIR / f"{self.name}.log"
+
+    def start(self) -> Child:
+        with self.log_path.open("a") as log:
+            log.write(f"--- start {time.strftime('%H:%M:%S')} {' '.join(self.args)}\n")
+            log.flush()
+            self.process = subprocess.Popen(
+                self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        return self
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (a qcluster's workers die with it) and reap it."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self, timeout: float = 20) -> None:
+        """SIGTERM (a clean shutdown), then SIGKILL if it lingers; never leaves it running."""
+        if not self.alive():
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        with contextlib.suppress(ProcessLookupError):  # stray grandchildren
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_web(env: dict[str, str], *, workers: int = 3, threads: int = 4, port: int | None = None) -> tuple[Child, str]:
+    """Start gunicorn on a free port; return it and its base URL once ``/health/live`` answers."""
+    port = port or free_port()
+    args = [
+        str(Path(PYTHON).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+        "--keep-alive", "30", "--access-logfile", "-" if env.get("BENCH_ACCESS_LOG") else "/dev/null",
+    ]  # fmt: skip
+    web = Child(f"web-{port}", args, env).start()
+    wait_for_http(port, "/health/live", child=web)
+    return web, f"http://127.0.0.1:{port}"
+
+
+def start_qcluster(env: dict[str, str], *, name: str = "qcluster", workers: int = 1, timeout: float = 60) -> Child:
+    """Start ``manage.py qcluster`` and wait until its log says the cluster is running."""
+    # django-q2 says "running" at INFO, so the cluster logs at INFO whatever the web does.
+    env = {**env, "Q_WORKERS": str(workers), "LOG_LEVEL": "INFO"}
+    child = Child(name, [PYTHON, "manage.py", "qcluster"], env).start()
+    start = child.log_path.stat().st_size
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not child.alive():
+            raise RuntimeError(f"{name} exited:\n{child.log_text()[-4000:]}")
+        with child.log_path.open() as log:
+            log.seek(start)
+            if "running" in log.read():
+                return child
+        time.sleep(0.1)
+    child.stop()
+    raise RuntimeError(f"{name} did not start within {timeout} s:\n{child.log_text()[-4000:]}")
+
+
+def wait_for_http(port: int, path: str, *, child: Child | None = None, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child is not None and not child.alive():
+            raise RuntimeError(f"{child.name} exited:\n{child.log_text()[-4000:]}")
+        with contextlib.suppress(OSError):
+            connection = HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", path)
+            if connection.getresponse().status == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing answered 200 on 127.0.0.1:{port}{path} within {timeout} s")
