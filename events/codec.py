@@ -93,29 +93,41 @@ def _to_json(value: Any) -> Any:
     return value
 
 
-@cache
-def _field_types(cls: type) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
-    return {field.name: hints[field.name] for field in dataclasses.fields(cls)}
-
-
 def _from_json(cls: type, data: Payload) -> Any:
-    types_by_field = _field_types(cls)
-    return cls(**{name: _convert(hint, data[name]) for name, hint in types_by_field.items()})
+    return _decoder(cls)(data)
 
 
-def _convert(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
+@cache
+def _decoder(cls: type) -> Callable[[Payload], Any]:
+    """Build (once per class) a function turning a payload into ``cls``.
+
+    The projections decode every event they drain, so the type hints are read here once,
+    not on every call: each field gets a converter chosen from its hint up front.
+    """
+    hints = typing.get_type_hints(cls)
+    converters = tuple((field.name, _converter(hints[field.name])) for field in dataclasses.fields(cls))
+
+    def decode_payload(data: Payload) -> Any:
+        return cls(**{name: convert(data[name]) for name, convert in converters})
+
+    return decode_payload
+
+
+def _converter(hint: Any) -> Callable[[Any], Any]:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        return _convert(inner, value)
+        convert = _converter(inner)
+        return lambda value: None if value is None else convert(value)
     if origin is tuple:
-        item_hint = typing.get_args(hint)[0]
-        return tuple(_convert(item_hint, item) for item in value)
+        convert_item = _converter(typing.get_args(hint)[0])
+        return lambda value: None if value is None else tuple(convert_item(item) for item in value)
     if hint is datetime:
-        return datetime.fromisoformat(value)
+        return lambda value: None if value is None else datetime.fromisoformat(value)
     if dataclasses.is_dataclass(hint):
-        return _from_json(hint, value)
+        return lambda value: None if value is None else _decoder(hint)(value)
+    return _identity
+
+
+def _identity(value: Any) -> Any:
     return value

@@ -30,7 +30,7 @@ from events import (
 )
 from projections.outbox_reader import StoredEvent
 from projections.registry import Projection, already_applied
-from projections.sql import bulk_delete, bulk_upsert, fetch_dicts, in_clause
+from projections.sql import bulk_delete, bulk_upsert, fetch_matching
 
 SUMMARY_COLUMNS = (
     "order_id", "customer_id", "customer_name", "status", "currency", "subtotal", "discount", "total",
@@ -157,17 +157,15 @@ class OrderViews(Projection):
         )
         summaries, lines, customers = {}, {}, {}
         if order_ids:
-            sql = f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM {self.t('order_summary')} WHERE order_id IN "
-            sql += in_clause(order_ids)
-            summaries = {row["order_id"]: row for row in fetch_dicts(cursor, sql, order_ids)}
-            sql = f"SELECT {', '.join(LINE_COLUMNS)} FROM {self.t('order_line_view')} WHERE order_id IN "
-            sql += in_clause(order_ids)
-            for row in fetch_dicts(cursor, sql, order_ids):
+            sql = f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM {self.t('order_summary')}"
+            summaries = {row["order_id"]: row for row in fetch_matching(cursor, sql, "order_id", order_ids)}
+            sql = f"SELECT {', '.join(LINE_COLUMNS)} FROM {self.t('order_line_view')}"
+            for row in fetch_matching(cursor, sql, "order_id", order_ids):
                 lines.setdefault(row["order_id"], {})[row["sku"]] = row
         if customer_ids:
-            sql = f"SELECT customer_id, name, version FROM {self.t('order_views_customer')} WHERE customer_id IN "
-            sql += in_clause(customer_ids)
-            customers = {row.pop("customer_id"): row for row in fetch_dicts(cursor, sql, customer_ids)}
+            sql = f"SELECT customer_id, name, version FROM {self.t('order_views_customer')}"
+            rows = fetch_matching(cursor, sql, "customer_id", customer_ids)
+            customers = {row.pop("customer_id"): row for row in rows}
         return _Batch(summaries=summaries, lines=lines, customers=customers)
 
     @staticmethod

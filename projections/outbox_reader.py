@@ -10,15 +10,23 @@ commits before the next begins, so there position order is commit order.
 """
 
 import json
+import uuid
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import psycopg
 from django.db import connections
 
 from events import Event, decode
 
 WRITE_DB = "default"
+# Decoded events by event id: the projections drain the same events one after another, so the
+# second one reuses the first one's decoding. Outbox rows never change, so an entry never goes
+# stale; event ids are random UUIDs, so a reset test database cannot alias an old entry.
+_DECODED: OrderedDict[uuid.UUID, "StoredEvent"] = OrderedDict()
+_DECODED_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -34,13 +42,15 @@ class StoredEvent:
 
 _COLUMNS = "position, aggregate_type, aggregate_id, aggregate_version, event_type, schema_version, payload, occurred_at"
 
+# ORDER BY names the table's columns: a bare ``txid`` would mean the bigint output column of that
+# name, which no index serves (every batch then sorted the whole backlog: 0.9 s at 1M events).
 _POSTGRES_BATCH = f"""
-    SELECT txid::text::bigint, {_COLUMNS}
+    SELECT txid::text::bigint, event_id, {_COLUMNS.replace("payload", "payload::text")}
     FROM outbox_event
     WHERE (txid, position) > (%s::text::xid8, %s)
       AND txid < pg_snapshot_xmin(pg_current_snapshot())
       AND event_type = ANY(%s)
-    ORDER BY txid, position
+    ORDER BY outbox_event.txid, outbox_event.position
     LIMIT %s
 """
 _SQLITE_BATCH = f"""
@@ -56,13 +66,25 @@ def read_batch(*, after: tuple[int, int], event_types: Collection[str], limit: i
     """Return up to ``limit`` committed events of ``event_types`` strictly after ``(txid, position)``."""
     connection = connections[WRITE_DB]
     types = sorted(event_types)
+    if connection.vendor == "postgresql":
+        # Binary results: timestamps arrive as numbers, not ISO text to parse (a drain reads thousands).
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(_POSTGRES_BATCH, [str(after[0]), after[1], types, limit], binary=True)
+            return [_cached(row) for row in cursor.fetchall()]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(_POSTGRES_BATCH, [str(after[0]), after[1], types, limit])
-        else:
-            cursor.execute(_SQLITE_BATCH.format(types=", ".join(["%s"] * len(types))), [after[1], *types, limit])
-        rows = cursor.fetchall()
-    return [_stored(row) for row in rows]
+        cursor.execute(_SQLITE_BATCH.format(types=", ".join(["%s"] * len(types))), [after[1], *types, limit])
+        return [_stored(row) for row in cursor.fetchall()]
+
+
+def _cached(row: tuple) -> "StoredEvent":
+    event_id, row = row[1], (row[0], *row[2:])
+    stored = _DECODED.get(event_id)
+    if stored is None:
+        stored = _DECODED[event_id] = _stored(row)
+        if len(_DECODED) > _DECODED_LIMIT:
+            _DECODED.popitem(last=False)
+    return stored
 
 
 def read_stream(

@@ -35,7 +35,7 @@ from django.db import OperationalError, connections, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from projections.drain import READ_DB, ensure_checkpoints
+from projections.drain import READ_DB, analyze, ensure_checkpoints
 from projections.models import Checkpoint
 from projections.outbox_reader import WRITE_DB, read_batch
 from projections.registry import Projection, all_projections
@@ -79,7 +79,7 @@ def rebuild(
         indexes = _create_shadows(live.tables)
         try:
             position, built = _build(shadow, batch_size=batch_size, progress=progress)
-            _analyze(shadow)
+            analyze(shadow)  # statistics for the new tables before readers reach them
             position, caught_up = _catch_up_and_swap(
                 live, shadow, position, indexes, lock_timeout_ms=lock_timeout_ms, attempts=swap_attempts
             )
@@ -216,14 +216,6 @@ def _apply(shadow: Projection, events: list, cursor: Any, after: tuple[int, int]
             f"{shadow.name}: an event at positions {events[0].position}..{events[-1].position} (after {after}) "
             f"failed: {type(error).__name__}: {error}. Nothing was swapped; the live tables are untouched."
         ) from error
-
-
-def _analyze(shadow: Projection) -> None:
-    """Give the planner statistics for the new tables before readers reach them (autovacuum would be later)."""
-    if _postgres():
-        with connections[READ_DB].cursor() as cursor:
-            for table in shadow.tables:
-                cursor.execute(f"ANALYZE {shadow.t(table)}")
 
 
 def _count_events(projection: Projection) -> int:

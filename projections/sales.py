@@ -42,7 +42,7 @@ from projections.sales_contributions import (
     Deltas,
     OrderState,
 )
-from projections.sql import bulk_increment, bulk_upsert, fetch_dicts, in_clause
+from projections.sql import bulk_increment, bulk_upsert, fetch_matching, in_clause
 
 STATE_COLUMNS = ("order_id", "version", "customer_id", "day", "placed_at", "cancelled", "total", "discount", "lines")
 CUSTOMER_COLUMNS = ("name", "email", "is_active", "version", "last_order_at")
@@ -150,13 +150,11 @@ class Sales(Projection):
         )
         orders, customers = {}, {}
         if order_ids:
-            sql = f"SELECT {', '.join(STATE_COLUMNS)} FROM {self.t('sales_order_state')} WHERE order_id IN "
-            sql += in_clause(order_ids)
-            orders = {row["order_id"]: _state(row) for row in fetch_dicts(cursor, sql, order_ids)}
+            sql = f"SELECT {', '.join(STATE_COLUMNS)} FROM {self.t('sales_order_state')}"
+            orders = {row["order_id"]: _state(row) for row in fetch_matching(cursor, sql, "order_id", order_ids)}
         if customer_ids:
-            sql = f"SELECT customer_id, {', '.join(CUSTOMER_COLUMNS)} FROM {self.t('customer_stats')} "
-            sql += "WHERE customer_id IN "
-            for row in fetch_dicts(cursor, sql + in_clause(customer_ids), customer_ids):
+            sql = f"SELECT customer_id, {', '.join(CUSTOMER_COLUMNS)} FROM {self.t('customer_stats')}"
+            for row in fetch_matching(cursor, sql, "customer_id", customer_ids):
                 row.update(is_active=bool(row["is_active"]), last_order_at=_aware(row["last_order_at"]))
                 customers[row.pop("customer_id")] = row
         return _Batch(before=copy.deepcopy(orders), orders=orders, customers=customers)

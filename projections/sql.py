@@ -1,13 +1,20 @@
-"""Set-based writes shared by projections: one statement per table per batch.
+"""Set-based reads and writes shared by projections: one statement per table per batch.
 
-``INSERT … ON CONFLICT … DO UPDATE`` is spelled the same on PostgreSQL and SQLite, so one
-multi-row statement upserts a whole batch on either.
+On PostgreSQL a batch's rows travel as one array per column and are unnested server-side
+(``INSERT … SELECT * FROM unnest(%s::bigint[], …) ON CONFLICT … DO UPDATE``), bound as real
+parameters on the same connection and transaction. The statement text is short and the same for
+every batch, so psycopg converts it once and PostgreSQL can prepare it; the multi-row ``VALUES``
+form made psycopg's client-side binding quote and splice thousands of literals per batch, which
+was the drain's largest single cost (bench/drain.py). SQLite (the quick start) keeps the
+multi-row ``VALUES`` form, which it spells the same way.
 """
 
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+# Physical table -> {column: PostgreSQL type}, read from the catalogue once per table and process.
+_COLUMN_TYPES: dict[str, dict[str, str]] = {}
 _MAX_PARAMETERS = 30_000  # below SQLite's 32,766 bound parameters per statement
 
 
@@ -42,6 +49,9 @@ def _insert_on_conflict(
     """Write ``rows`` with as few multi-row ``INSERT … ON CONFLICT (key) DO UPDATE`` statements as fit."""
     if not rows:
         return
+    if cursor.db.vendor == "postgresql":
+        _insert_on_conflict_unnest(cursor, table, columns, key, updates, rows)
+        return
     rows = [[_adapt(cursor, value) for value in row] for row in rows]
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     per_statement = max(1, _MAX_PARAMETERS // len(columns))
@@ -52,6 +62,41 @@ def _insert_on_conflict(
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(updates)}",
             [value for row in chunk for value in row],
         )
+
+
+def _insert_on_conflict_unnest(
+    cursor: Any, table: str, columns: Sequence[str], key: Sequence[str], updates: list[str], rows: Sequence[Sequence]
+) -> None:
+    types = column_types(cursor, table)
+    arrays = [list(values) for values in zip(*rows, strict=True)]
+    unnest = ", ".join(f"%b::{types[column]}[]" for column in columns)
+    server_side(cursor).execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({unnest}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(updates)}",
+        arrays,
+    )
+
+
+def server_side(cursor: Any) -> Any:
+    """A psycopg cursor with server-side binding on the Django cursor's connection (same transaction).
+
+    Django's PostgreSQL backend binds client-side (``ClientCursor``); arrays are far cheaper bound.
+    """
+    import psycopg
+
+    return psycopg.Cursor(cursor.db.connection)
+
+
+def column_types(cursor: Any, table: str) -> dict[str, str]:
+    """Return ``{column: type}`` of a PostgreSQL table (cached: shadow tables share the live ones' types)."""
+    if table not in _COLUMN_TYPES:
+        cursor.execute(
+            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            [table],
+        )
+        _COLUMN_TYPES[table] = dict(cursor.fetchall())
+    return _COLUMN_TYPES[table]
 
 
 def bulk_delete(cursor: Any, table: str, key: Sequence[str], keys: Sequence[Sequence]) -> None:
@@ -74,9 +119,16 @@ def _adapt(cursor: Any, value: Any) -> Any:
     return value
 
 
-def fetch_dicts(cursor: Any, sql: str, params: Sequence) -> list[dict[str, Any]]:
-    cursor.execute(sql, params)
-    names = [column[0] for column in cursor.description]
+def fetch_matching(cursor: Any, select: str, column: str, values: Sequence) -> list[dict[str, Any]]:
+    """Run ``select`` (no WHERE) for the rows whose ``column`` is one of ``values`` (not empty), as dicts.
+
+    PostgreSQL gets the values as one array (``= ANY(%s)``), SQLite an ``IN (…)`` list.
+    """
+    if cursor.db.vendor == "postgresql":
+        cursor.execute(f"{select} WHERE {column} = ANY(%s)", [list(values)])
+    else:
+        cursor.execute(f"{select} WHERE {column} IN {in_clause(values)}", list(values))
+    names = [description[0] for description in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 

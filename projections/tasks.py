@@ -23,7 +23,16 @@ logger = logging.getLogger(__name__)
 
 
 def nudge() -> None:
-    """Enqueue a drain unless one is already pending (called after every committed command)."""
+    """Enqueue a drain unless one is already pending (called after every committed command).
+
+    A plain read comes first because under load the mark is nearly always there, and one read
+    answers that (Django's database cache spends five round trips, a failing INSERT among them,
+    on an ``add`` that finds the key). Seeing the mark is as safe as a failed ``add``: this
+    command has committed, and the drain that will clear the mark reads the outbox only after
+    clearing it. Only a missing mark goes on to the atomic ``add``, which elects one enqueuer.
+    """
+    if cache.get(PENDING_KEY) is not None:
+        return
     if cache.add(PENDING_KEY, 1, timeout=PENDING_TIMEOUT_SECONDS):
         async_task("projections.tasks.drain_task", task_name="drain projections", group="projections")
 

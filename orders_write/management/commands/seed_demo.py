@@ -58,6 +58,10 @@ class Command(BaseCommand):
             new_customers = seeder.ensure_customers(sizes["customers"])
             new_products = seeder.ensure_products(sizes["products"])
             seeder.place_orders(sizes["orders"], jobs=jobs)
+        if connection.vendor == "postgresql":
+            # Fresh statistics for the planner: autovacuum may be off or minutes behind a bulk load.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
         elapsed = time.monotonic() - started
         self.stdout.write(
             f"Seeded {sizes['orders']} orders, {new_customers} new customers and {new_products} new products "

@@ -1,10 +1,14 @@
-"""``drain_projections``: bring every projection (or one) up to the head, in this process."""
+"""``drain_projections``: bring every projection (or one) up to the head, in this process.
+
+After a large catch-up (``ANALYZE_AFTER_EVENTS``) it refreshes the planner statistics of the
+projection's tables, so the first reads after a bulk load do not get plans made for empty tables.
+"""
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from projections.drain import DEFAULT_BATCH_SIZE, drain
+from projections.drain import ANALYZE_AFTER_EVENTS, DEFAULT_BATCH_SIZE, analyze, drain
 from projections.registry import all_projections
 
 
@@ -25,4 +29,7 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1")
         for name in names:
             applied = drain(name, batch_size=options["batch_size"])
-            self.stdout.write(f"{name}: {applied} events applied")
+            analysed = applied >= ANALYZE_AFTER_EVENTS
+            if analysed:
+                analyze(all_projections()[name])
+            self.stdout.write(f"{name}: {applied} events applied" + (" (tables analysed)" if analysed else ""))

@@ -1,0 +1,510 @@
+"""Time placing an order through the domain service against a plain CRUD write of the same rows.
+
+One command (PostgreSQL on 127.0.0.1, holds the machine-wide bench lock)::
+
+    .venv/bin/python bench/writes.py [--orders 300] [--rounds 6] [--seconds 4] [--throughput-rounds 2]
+
+What it compares, per order, in worker processes with production-like settings (``DEBUG`` off):
+
+* **service** ``orders_write.services.order_place(customer_id=…, lines=[1-3 skus], actor=user)``
+  inside ``correlated(uuid4())``, exactly as the REST view calls it (no idempotency key): validation,
+  customer and product look-ups, order and line rows, the ``OrderPlaced`` outbox row, one
+  transaction, then the real after-commit nudge ``projections.tasks.nudge``. Two variants: the
+  default shared cache (Django's database cache, table ``shared_cache``) and ``REDIS_URL`` set
+  (Redis cache and django-q2's Redis broker: the scale-out configuration; a Redis database index of
+  its own so other runs on this machine never see its keys). No qcluster runs, so nothing clears the
+  nudge's pending mark: once per debounce window (30 s) a nudge finds it expired and enqueues a drain
+  (into ``django_q_ormq``, or the Redis list) — that is part of the service's real cost and is in the
+  figures.
+* **crud** the baseline a CRUD app would run: in one ``transaction.atomic()`` fetch the customer
+  and the products (full rows, as ``Model.objects.get``/``filter`` do), check they are active,
+  ``Order.objects.create`` and ``OrderLine.objects.bulk_create`` of the same values. No outbox, no
+  nudge. The write-side models refuse writes outside a service (``orders_write/models/guard.py``);
+  the baseline opens the one sanctioned write scope, ``service_write_scope()`` (what the services'
+  ``@command`` opens), around its atomic block. That scope is a context variable, so the baseline
+  pays the same ORM costs as an unguarded CRUD app and nothing of the service's outbox.
+
+How: two worker processes per configuration (``--worker``; Django set up inside them) take JSON
+commands on stdin. Latency: ``--rounds`` rounds of ``--orders`` orders per variant on one worker,
+the variants' order alternating every round (ABC, CBA, …) so machine noise hits all of them
+equally; the ratio is service / crud of the same run. Throughput: ``--seconds`` per variant with
+1 and then 2 concurrent writer processes (2 cores: the database shares them), also alternated.
+
+Checks afterwards (exit 1 when one fails): every service order has exactly one ``OrderPlaced``
+outbox event and crud orders none; every order has lines; the order count matches what the
+workers reported. Exit 1 as well when the default configuration's service is over ``--target``
+(1.3) times the baseline by mean or p50.
+
+Other modes::
+
+    bench/writes.py --profile [--orders 2000]   # cProfile of the service in a worker, and the SQL of one order
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import stack
+
+DATABASE = "bench_writes"
+REDIS_DB_URL = "redis://127.0.0.1:6379/11"  # a Redis database of this bench's own
+BENCH_USER = "bench"
+VARIANTS = ("crud", "service", "service+redis")
+SEED = 20261123
+
+# ---------------------------------------------------------------------------------------------
+# Django side: runs only in child processes (``--seed``, ``--worker``, ``--check``).
+# ---------------------------------------------------------------------------------------------
+
+
+def _django_setup() -> None:
+    import django
+
+    django.setup()
+
+
+def seed(customers: int, products: int) -> None:
+    """Register customers and add products through the services (the outbox sees them too)."""
+    _django_setup()
+    from orders_write.services import customer_register, product_add
+
+    for number in range(customers):
+        customer_register(name=f"Bench Customer {number}", email=f"customer{number}@bench.example")
+    for number in range(products):
+        product_add(sku=f"BENCH-{number:04d}", name=f"Bench product {number}", price=199 + 37 * number)
+
+
+class Placer:
+    """Place orders the two ways, with the same pseudo-random customers and lines."""
+
+    def __init__(self, seed: int) -> None:
+        import random
+
+        from django.contrib.auth import get_user_model
+
+        from orders_write.models import Customer, Product
+
+        self.actor = get_user_model()._default_manager.get_by_natural_key(BENCH_USER)
+        self.customers = list(Customer.objects.order_by("id").values_list("id", flat=True))
+        self.skus = list(Product.objects.order_by("sku").values_list("sku", flat=True))
+        self.random = random.Random(seed)
+
+    def next_order(self) -> tuple[int, list[tuple[str, int]]]:
+        skus = self.random.sample(self.skus, self.random.randint(1, 3))
+        return self.random.choice(self.customers), [(sku, self.random.randint(1, 5)) for sku in skus]
+
+    def service(self, customer_id: int, lines: list[tuple[str, int]]) -> int:
+        """What ``OrderPlaceApi.post`` does once its serializer has passed."""
+        import uuid
+
+        from orders_write import services
+        from orders_write.outbox import correlated
+
+        with correlated(uuid.uuid4()):
+            result = services.order_place(
+                customer_id=customer_id,
+                lines=[services.LineInput(sku=sku, quantity=quantity) for sku, quantity in lines],
+                actor=self.actor,
+            )
+        return result.order_id
+
+    def crud(self, customer_id: int, lines: list[tuple[str, int]]) -> int:
+        """The same order and lines as a CRUD app writes them: no events, no outbox, no nudge."""
+        from django.conf import settings
+        from django.db import transaction
+        from django.utils import timezone
+
+        from orders_write.models import Customer, Order, OrderLine, Product
+        from orders_write.models.guard import service_write_scope
+
+        with service_write_scope(), transaction.atomic():
+            customer = Customer.objects.get(pk=customer_id)
+            products = {p.sku: p for p in Product.objects.filter(sku__in=[sku for sku, _ in lines])}
+            if not customer.is_active or len(products) != len(lines) or not all(p.is_active for p in products.values()):
+                raise ValueError("inactive customer or unknown product")
+            now = timezone.now()
+            subtotal = sum(products[sku].price * quantity for sku, quantity in lines)
+            order = Order.objects.create(
+                customer=customer,
+                status="PENDING",
+                currency=settings.SHOP_CURRENCY,
+                subtotal=subtotal,
+                discount=0,
+                total=subtotal,
+                item_count=sum(quantity for _, quantity in lines),
+                placed_at=now,
+                updated_at=now,
+            )
+            OrderLine.objects.bulk_create(
+                OrderLine(
+                    order=order,
+                    product=products[sku],
+                    sku=sku,
+                    product_name=products[sku].name,
+                    quantity=quantity,
+                    unit_price=products[sku].price,
+                    line_total=products[sku].price * quantity,
+                )
+                for sku, quantity in lines
+            )
+        return order.pk
+
+    def run(self, variant: str, *, orders: int = 0, seconds: float = 0.0) -> dict:
+        """Place ``orders`` orders (or as many as fit in ``seconds``); return count, elapsed and per-order ms."""
+        place = self.crud if variant == "crud" else self.service
+        times: list[float] = []
+        started = time.perf_counter()
+        deadline = started + seconds
+        while (len(times) < orders) if orders else (time.perf_counter() < deadline):
+            customer_id, lines = self.next_order()
+            before = time.perf_counter_ns()
+            place(customer_id, lines)
+            times.append((time.perf_counter_ns() - before) / 1e6)
+        return {"variant": variant, "n": len(times), "elapsed": time.perf_counter() - started, "ms": times}
+
+
+def worker(seed: int) -> None:
+    """Serve JSON commands from stdin, one result line (``RESULT {...}``) each, until stdin closes."""
+    _django_setup()
+    placer = Placer(seed)
+    if os.environ.get("REDIS_URL"):
+        _forget_pending_mark()
+    print("READY", flush=True)
+    for line in sys.stdin:
+        command = json.loads(line)
+        if command["action"] == "run":
+            result = placer.run(command["variant"], orders=command.get("orders", 0), seconds=command.get("seconds", 0))
+        elif command["action"] == "profile":
+            result = profile(placer, command["orders"])
+        else:
+            raise SystemExit(f"unknown command {command!r}")
+        print("RESULT " + json.dumps(result), flush=True)
+    if os.environ.get("REDIS_URL"):
+        _forget_pending_mark()
+
+
+def _forget_pending_mark() -> None:
+    """Leave this bench's Redis database as found: no pending mark, no queued drains."""
+    from django.core.cache import cache
+    from django_q.brokers import get_broker
+
+    from projections.tasks import PENDING_KEY
+
+    cache.delete(PENDING_KEY)
+    get_broker().purge_queue()
+
+
+def profile(placer: Placer, orders: int) -> dict:
+    """Return cProfile's top functions over ``orders`` service placements, and one order's SQL."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.db import connection
+
+    statements: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        before = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            statements.append(f"{(time.perf_counter() - before) * 1000:6.3f} ms  {sql[:150]}")
+
+    for variant in ("service", "crud"):
+        with connection.execute_wrapper(record):
+            placer.run(variant, orders=1)
+        statements.append(f"---- above: one {variant} order")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    placer.run("service", orders=orders)
+    profiler.disable()
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(45)
+    return {"sql": statements, "profile": text.getvalue()}
+
+
+def check(expected: dict[str, int]) -> None:
+    """Print the invariants the run must keep, as JSON."""
+    _django_setup()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM orders_write_order")
+        orders = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(*), count(DISTINCT aggregate_id) FROM outbox_event"
+            " WHERE aggregate_type = 'order' AND event_type = 'OrderPlaced'"
+        )
+        placed_events, placed_orders = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*) FROM orders_write_order o WHERE NOT EXISTS"
+            " (SELECT 1 FROM orders_write_orderline l WHERE l.order_id = o.id)"
+        )
+        without_lines = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM django_q_ormq")
+        queued_drains = cursor.fetchone()[0]
+    problems = []
+    if orders != expected["service"] + expected["crud"]:
+        problems.append(f"{orders} orders in the table, workers reported {expected['service'] + expected['crud']}")
+    if placed_events != placed_orders or placed_events != expected["service"]:
+        problems.append(f"{placed_events} OrderPlaced events for {placed_orders} orders, {expected['service']} placed")
+    if without_lines:
+        problems.append(f"{without_lines} orders without lines")
+    print(
+        json.dumps(
+            {"orders": orders, "placed_events": placed_events, "queued_drains": queued_drains, "problems": problems}
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Harness side: standard library, psycopg and bench.stack only.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Worker:
+    name: str
+    process: subprocess.Popen
+
+    @classmethod
+    def start(cls, name: str, env: dict[str, str], seed: int) -> Worker:
+        log = (stack.LOG_DIR / f"writes-{name}.log").open("a")
+        process = subprocess.Popen(
+            [stack.PYTHON, __file__, "--worker", "--seed", str(seed)],
+            cwd=stack.ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
+        )  # fmt: skip
+        worker = cls(name, process)
+        worker.expect("READY")
+        return worker
+
+    def expect(self, prefix: str) -> str:
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"worker {self.name} exited (see var/bench-logs/writes-{self.name}.log)")
+            if line.startswith(prefix):
+                return line[len(prefix) :].strip()
+
+    def send(self, **command: object) -> None:
+        self.process.stdin.write(json.dumps({"action": "run", **command}) + "\n")
+        self.process.stdin.flush()
+
+    def result(self) -> dict:
+        return json.loads(self.expect("RESULT "))
+
+    def call(self, **command: object) -> dict:
+        self.send(**command)
+        return self.result()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def run_django(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run([stack.PYTHON, __file__, *args], cwd=stack.ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"writes.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def prepare(args: argparse.Namespace) -> dict[str, str]:
+    """A fresh, migrated, seeded and analysed database; return the workers' environment."""
+    url = stack.create_database(args.database)
+    env = stack.stack_env(url)
+    stack.migrate(env)
+    stack.api_token(env, BENCH_USER)
+    run_django(env, "--seed-data", str(args.customers), str(args.products))
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("VACUUM (ANALYZE)")  # autovacuum is off on this server
+    return env
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered) + 0.5) - 1))]
+
+
+def latency(workers: dict[str, list[Worker]], args: argparse.Namespace) -> dict[str, list[float]]:
+    """Per-order ms of each variant, rounds alternating the variants' order."""
+    samples: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+    for round_number in range(args.rounds):
+        order = VARIANTS if round_number % 2 == 0 else tuple(reversed(VARIANTS))
+        for variant in order:
+            samples[variant] += workers[variant][0].call(variant=_mode(variant), orders=args.orders)["ms"]
+    return samples
+
+
+def throughput(workers: dict[str, list[Worker]], args: argparse.Namespace) -> dict[tuple[str, int], list[float]]:
+    """Orders/s of each variant with 1 and 2 concurrent writer processes, per round."""
+    rates: dict[tuple[str, int], list[float]] = {}
+    for round_number in range(args.throughput_rounds):
+        order = VARIANTS if round_number % 2 == 0 else tuple(reversed(VARIANTS))
+        for writers in (1, 2):
+            for variant in order:
+                chosen = workers[variant][:writers]
+                for worker in chosen:
+                    worker.send(variant=_mode(variant), seconds=args.seconds)
+                results = [worker.result() for worker in chosen]
+                rates.setdefault((variant, writers), []).append(sum(r["n"] / r["elapsed"] for r in results))
+                for result in results:
+                    args.placed[_mode(variant)] += result["n"]
+    return rates
+
+
+def _mode(variant: str) -> str:
+    return "crud" if variant == "crud" else "service"
+
+
+def report(
+    samples: dict[str, list[float]], rates: dict[tuple[str, int], list[float]], args: argparse.Namespace
+) -> bool:
+    """Print the Markdown tables; return whether the default configuration meets the target."""
+    base_mean, base_p50 = statistics.fmean(samples["crud"]), statistics.median(samples["crud"])
+    print(f"\n### Writes: {args.rounds} rounds x {args.orders} orders per variant (latency), ABAB-interleaved\n")
+    print("| variant | orders | p50 ms | mean ms | p95 ms | ratio (mean) | ratio (p50) | target ≤ |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    met = True
+    for variant in VARIANTS:
+        values = samples[variant]
+        mean, p50 = statistics.fmean(values), statistics.median(values)
+        ratio_mean, ratio_p50 = mean / base_mean, p50 / base_p50
+        verdict = "baseline"
+        if variant != "crud":
+            ok = ratio_mean <= args.target and ratio_p50 <= args.target
+            verdict = f"{args.target}x {'met' if ok else 'MISSED'}"
+            if variant == "service":
+                met = ok
+        print(
+            f"| {_label(variant)} | {len(values)} | {p50:.2f} | {mean:.2f} | {percentile(values, 0.95):.2f} "
+            f"| {ratio_mean:.2f}x | {ratio_p50:.2f}x | {verdict} |"
+        )
+    print(f"\n### Orders/s, {args.seconds:g} s per measurement, median of {args.throughput_rounds} rounds\n")
+    print("| variant | 1 writer | 2 writers | 2 writers vs crud |")
+    print("|---|---:|---:|---:|")
+    base_two = statistics.median(rates[("crud", 2)])
+    for variant in VARIANTS:
+        one, two = statistics.median(rates[(variant, 1)]), statistics.median(rates[(variant, 2)])
+        print(f"| {_label(variant)} | {one:.0f} | {two:.0f} | {two / base_two:.2f} |")
+    return met
+
+
+def _label(variant: str) -> str:
+    return {
+        "crud": "crud baseline (ORM, no outbox)",
+        "service": "order_place, DB cache (default)",
+        "service+redis": "order_place, REDIS_URL set",
+    }[variant]
+
+
+def start_workers(env: dict[str, str]) -> dict[str, list[Worker]]:
+    redis_env = {**env, "REDIS_URL": REDIS_DB_URL}
+    default = [Worker.start(f"db{i}", env, SEED + i) for i in range(2)]
+    redis = [Worker.start(f"redis{i}", redis_env, SEED + 10 + i) for i in range(2)]
+    return {"crud": default, "service": default, "service+redis": redis}
+
+
+def warm_up(workers: dict[str, list[Worker]], args: argparse.Namespace) -> None:
+    for worker in {id(w): w for group in workers.values() for w in group}.values():
+        for mode in ("crud", "service"):
+            args.placed[mode] += worker.call(variant=mode, orders=args.warmup)["n"]
+
+
+def measure(args: argparse.Namespace) -> int:
+    args.placed = {"crud": 0, "service": 0}
+    with stack.bench_lock():
+        env = prepare(args)
+        workers = start_workers(env)
+        try:
+            warm_up(workers, args)
+            samples = latency(workers, args)
+            for variant, values in samples.items():
+                args.placed[_mode(variant)] += len(values)
+            rates = throughput(workers, args)
+        finally:
+            for group in workers.values():
+                for worker in group:
+                    worker.close()
+        checked = json.loads(run_django(env, "--check", json.dumps(args.placed)))
+    met = report(samples, rates, args)
+    print(
+        f"\nChecks: {checked['orders']} orders, {checked['placed_events']} OrderPlaced events for the "
+        f"service's {args.placed['service']}; drains the nudges queued in django_q_ormq (no qcluster ran): "
+        f"{checked['queued_drains']}."
+    )
+    for problem in checked["problems"]:
+        print(f"INVARIANT FAILED: {problem}")
+    if not met:
+        print(f"TARGET MISSED: order_place (default configuration) over {args.target}x the CRUD baseline")
+    return 0 if met and not checked["problems"] else 1
+
+
+def profile_mode(args: argparse.Namespace) -> int:
+    with stack.bench_lock():
+        env = prepare(args)
+        worker = Worker.start("profile", env, SEED)
+        try:
+            worker.call(variant="service", orders=200)
+            worker.process.stdin.write(json.dumps({"action": "profile", "orders": args.orders}) + "\n")
+            worker.process.stdin.flush()
+            result = worker.result()
+        finally:
+            worker.close()
+    print("\n".join(result["sql"]))
+    print(result["profile"])
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--orders", type=int, default=300, help="orders per variant per latency round")
+    parser.add_argument("--rounds", type=int, default=6, help="latency rounds (variants alternate)")
+    parser.add_argument("--seconds", type=float, default=4.0, help="seconds per throughput measurement")
+    parser.add_argument("--throughput-rounds", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=100, help="orders per mode per worker before measuring")
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--products", type=int, default=100)
+    parser.add_argument("--target", type=float, default=1.3, help="max service / crud time per order")
+    parser.add_argument("--database", default=DATABASE)
+    parser.add_argument("--profile", action="store_true", help="profile the service instead of measuring")
+    # Child modes (Django inside).
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=SEED, help=argparse.SUPPRESS)
+    parser.add_argument("--seed-data", nargs=2, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--check", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.seed)
+        return 0
+    if args.seed_data:
+        seed(*args.seed_data)
+        return 0
+    if args.check:
+        check(json.loads(args.check))
+        return 0
+    if args.profile:
+        return profile_mode(args)
+    return measure(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
