@@ -35,7 +35,19 @@ def held_streams(projection: Projection, using: str) -> set[Stream]:
 
 
 def apply_isolating_failures(projection: Projection, events: Sequence[StoredEvent], cursor: Any, using: str) -> None:
-    """Apply ``events``; park the streams that fail and apply every other stream."""
+    """Apply ``events``; park the streams that fail and apply every other stream.
+
+    The whole batch is tried first, as read (in drain order); only a failing batch is split
+    into streams and bisected, so the common case pays nothing for the isolation.
+    """
+    try:
+        with transaction.atomic(using=using):
+            projection.apply(events, cursor)
+        return
+    except (OperationalError, InterfaceError):
+        raise  # the database itself is failing: retry the whole batch later, park nothing
+    except Exception:
+        pass  # isolate the failing streams below
     streams: dict[Stream, list[StoredEvent]] = {}
     for event in events:
         streams.setdefault(stream_of(event), []).append(event)

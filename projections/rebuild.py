@@ -27,7 +27,7 @@ import re
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,21 +72,49 @@ def rebuild(
     swap_attempts: int = SWAP_ATTEMPTS,
 ) -> RebuildResult:
     """Rebuild projection ``name`` into shadow tables from position 0 and swap them in."""
-    live = all_projections()[name]
-    shadow = type(live)(tables={table: shadow_name(table) for table in live.tables})
-    ensure_checkpoints([name])
-    with _one_rebuild_at_a_time(name):
-        indexes = _create_shadows(live.tables)
+    (result,) = rebuild_many(
+        [name], batch_size=batch_size, progress=progress, lock_timeout_ms=lock_timeout_ms, swap_attempts=swap_attempts
+    )
+    return result
+
+
+def rebuild_many(
+    names: list[str],
+    *,
+    batch_size: int = BUILD_BATCH,
+    progress: bool = False,
+    lock_timeout_ms: int = LOCK_TIMEOUT_MS,
+    swap_attempts: int = SWAP_ATTEMPTS,
+) -> list[RebuildResult]:
+    """Rebuild several projections in one pass over the log, then swap each in (one at a time).
+
+    One read of the log feeds every shadow, so rebuilding all projections costs one replay of
+    the log, not one per projection. Each projection still catches up and swaps on its own,
+    against its own checkpoint.
+    """
+    projections = all_projections()
+    lives = [projections[name] for name in dict.fromkeys(names)]
+    shadows = [type(live)(tables={table: shadow_name(table) for table in live.tables}) for live in lives]
+    tables = tuple(table for live in lives for table in live.tables)
+    ensure_checkpoints([live.name for live in lives])
+    with ExitStack() as locks:
+        for live in lives:
+            locks.enter_context(_one_rebuild_at_a_time(live.name))
+        indexes = _create_shadows(tables)
         try:
-            position, built = _build(shadow, batch_size=batch_size, progress=progress)
-            analyze(shadow)  # statistics for the new tables before readers reach them
-            position, caught_up = _catch_up_and_swap(
-                live, shadow, position, indexes, lock_timeout_ms=lock_timeout_ms, attempts=swap_attempts
-            )
+            position, built = _build(shadows, batch_size=batch_size, progress=progress)
+            results = []
+            for live, shadow in zip(lives, shadows, strict=True):
+                analyze(shadow)  # statistics for the new tables before readers reach them
+                reached, caught_up = _catch_up_and_swap(
+                    live, shadow, position, indexes, lock_timeout_ms=lock_timeout_ms, attempts=swap_attempts
+                )
+                events = built[live.name] + caught_up
+                results.append(RebuildResult(projection=live.name, events=events, position=reached))
         except BaseException:
-            _drop_shadows(live.tables)
+            _drop_shadows(tables)  # the shadows of projections already swapped in no longer exist
             raise
-    return RebuildResult(projection=name, events=built + caught_up, position=position)
+    return results
 
 
 def _postgres() -> bool:
@@ -184,23 +212,27 @@ def _create_sqlite_shadow(cursor: Any, table: str) -> list[str]:
 # --- build -------------------------------------------------------------------------------------
 
 
-def _build(shadow: Projection, *, batch_size: int, progress: bool) -> tuple[tuple[int, int], int]:
-    """Replay the log from the start into the shadows, one batch per transaction."""
-    after, applied = (0, 0), 0
+def _build(shadows: list[Projection], *, batch_size: int, progress: bool) -> tuple[tuple[int, int], dict[str, int]]:
+    """Replay the log from the start into every shadow, one batch per transaction; count events per shadow."""
+    event_types = frozenset().union(*(shadow.event_types() for shadow in shadows))
+    after, applied = (0, 0), dict.fromkeys((shadow.name for shadow in shadows), 0)
     with tqdm(
-        total=_count_events(shadow),
-        desc=f"rebuilding {shadow.name}",
+        total=_count_events(event_types),
+        desc=f"rebuilding {', '.join(applied)}",
         unit="event",
         file=sys.stderr,
         disable=not progress,
     ) as bar:
         while True:
             with transaction.atomic(using=READ_DB), connections[READ_DB].cursor() as cursor:
-                events = read_batch(after=after, event_types=shadow.event_types(), limit=batch_size)
-                if events:
-                    _apply(shadow, events, cursor, after)
+                events = read_batch(after=after, event_types=event_types, limit=batch_size)
+                for shadow in shadows:
+                    handled = shadow.event_types()
+                    if own := [event for event in events if event.event.event_type in handled]:
+                        _apply(shadow, own, cursor, after)
+                        applied[shadow.name] += len(own)
             if events:
-                after, applied = (events[-1].txid, events[-1].position), applied + len(events)
+                after = (events[-1].txid, events[-1].position)
                 bar.update(len(events))
             if len(events) < batch_size:
                 return after, applied
@@ -218,8 +250,8 @@ def _apply(shadow: Projection, events: list, cursor: Any, after: tuple[int, int]
         ) from error
 
 
-def _count_events(projection: Projection) -> int:
-    types = sorted(projection.event_types())
+def _count_events(event_types: frozenset[str]) -> int:
+    types = sorted(event_types)
     with connections[WRITE_DB].cursor() as cursor:
         cursor.execute(
             f"SELECT COUNT(*) FROM outbox_event WHERE event_type IN ({', '.join(['%s'] * len(types))})", types

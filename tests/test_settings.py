@@ -66,6 +66,8 @@ def test_production_refuses_debug():
         ("Q_WORKERS", "0", "Q_WORKERS: must be at least 1"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR"),
         ("READ_DATABASE_URL", "mysql://root@localhost/read", "READ_DATABASE_URL: unsupported database 'mysql'"),
+        ("DATABASE_CONN_MAX_AGE", "-1", "DATABASE_CONN_MAX_AGE: must be at least 0"),
+        ("COMMAND_THROTTLE_RATE", "none", "COMMAND_THROTTLE_RATE: expected a rate such as 600/min"),
     ],
 )
 def test_malformed_values_fail_at_start_naming_the_variable(variable, value, message):

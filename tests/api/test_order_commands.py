@@ -754,6 +754,16 @@ def test_the_throttle_is_per_user(three_commands_a_minute, clerk_client, custome
     assert response.status_code == 201, response.content
 
 
+def test_a_throttle_rate_of_none_lets_every_command_through_without_the_cache(monkeypatch, clerk_client, order):
+    """``COMMAND_THROTTLE_RATE=off`` maps to a rate of None, which DRF skips before any cache access."""
+    monkeypatch.setattr(CommandRateThrottle, "THROTTLE_RATES", {"commands": None})
+    monkeypatch.setattr(cache, "get", lambda *args, **kwargs: pytest.fail("the throttle read the cache"))
+    monkeypatch.setattr(cache, "set", lambda *args, **kwargs: pytest.fail("the throttle wrote the cache"))
+    monkeypatch.setattr("projections.tasks.nudge", lambda: None, raising=False)
+    for command in ("discount", "confirm", "cancel"):
+        assert send(clerk_client, command, order).status_code == 200
+
+
 def test_queries_are_not_throttled_and_use_no_command_budget(three_commands_a_minute, clerk_client, customer, sku):
     assert [clerk_client.get(ORDERS).status_code for _ in range(5)] == [200] * 5
     body = place_body(customer, (sku, 1))

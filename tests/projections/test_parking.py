@@ -116,3 +116,16 @@ def test_status_reports_parked_streams_and_their_error(customer, sku, poison):
     health = next(row for row in projection_health() if row["name"] == "order_views")
     assert (health["parked"], health["state"]) == (1, "parked")
     assert "poisoned order" in health["last_error"]
+
+
+def test_verify_holds_a_parked_stream_back_as_the_drain_does_and_names_it(customer, sku, poison, capsys):
+    orders = [place(customer, sku) for _ in range(5)]
+    poison(orders[2])
+    drain("order_views")
+    assert ParkedStream.objects.get().aggregate_id == orders[2]
+
+    assert verify("order_views") == [], "the other orders are checked; the parked one is held back, not replayed"
+    call_command("verify_projections")
+    out = capsys.readouterr().out
+    assert "order_views: ok" in out and "sales: ok" in out
+    assert f"parked: order {orders[2]} held back from position" in out

@@ -30,9 +30,10 @@ from orders_write.services import (
     order_place,
 )
 from projections import order_views
+from projections import rebuild as rebuild_module
 from projections.drain import drain, drain_all
 from projections.models import Checkpoint
-from projections.rebuild import RebuildError, rebuild
+from projections.rebuild import RebuildError, rebuild, rebuild_many
 from projections.registry import all_projections
 from projections.verify import verify
 
@@ -214,6 +215,27 @@ def test_a_rebuild_repairs_tampered_tables_and_can_run_again(orders):
     call_command("rebuild_projections", "sales", "--batch-size", "3")  # a second rebuild over rebuilt tables
     assert snapshot() == expected
     assert shadow_tables() == []
+
+
+def test_rebuilding_every_projection_reads_the_log_once(orders, monkeypatch):
+    expected = snapshot()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM order_summary")
+        cursor.execute("DELETE FROM daily_sales")
+        handled = sorted(set().union(*(p.event_types() for p in all_projections().values())))
+        cursor.execute("SELECT COUNT(*) FROM outbox_event WHERE event_type = ANY(%s)", [handled])
+        (log_size,) = cursor.fetchone()
+    reads = []
+    original = rebuild_module.read_batch
+    monkeypatch.setattr(rebuild_module, "read_batch", lambda **kw: reads.append(kw) or original(**kw))
+
+    results = rebuild_many(["order_views", "sales"], batch_size=10)
+
+    assert len(reads) == log_size // 10 + 1, "one read per batch of the log, shared by both shadows"
+    assert {result.projection for result in results} == {"order_views", "sales"}
+    assert all(result.events > 0 for result in results)
+    assert snapshot() == expected
+    assert verify("order_views") == [] and verify("sales") == []
 
 
 def test_a_rebuild_keeps_up_with_commands_and_the_drain_running_meanwhile(orders, make_customer, sku):

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from projections.drain import ANALYZE_AFTER_EVENTS, DEFAULT_BATCH_SIZE, analyze, drain
+from projections.drain import ANALYZE_AFTER_EVENTS, DEFAULT_BATCH_SIZE, analyze, drain, drain_all
 from projections.registry import all_projections
 
 
@@ -27,8 +27,11 @@ class Command(BaseCommand):
             names = [options["projection"]]
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
-        for name in names:
-            applied = drain(name, batch_size=options["batch_size"])
+        if options["projection"]:
+            totals = {names[0]: drain(names[0], batch_size=options["batch_size"])}
+        else:
+            totals = drain_all(batch_size=options["batch_size"])
+        for name, applied in totals.items():
             analysed = applied >= ANALYZE_AFTER_EVENTS
             if analysed:
                 analyze(all_projections()[name])

@@ -1,5 +1,7 @@
 """``rebuild_projections [NAME ...]``: rebuild projections from the log into shadow tables and swap them in.
 
+The named projections are built in one pass over the log (``rebuild_many``), then swapped in one by one.
+
 The live tables keep serving reads and the drain keeps running while the shadows are built;
 the swap is one short transaction (``projections/rebuild.py``). With no names, every projection.
 """
@@ -8,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from projections.rebuild import BUILD_BATCH, RebuildError, rebuild
+from projections.rebuild import BUILD_BATCH, RebuildError, rebuild_many
 from projections.registry import all_projections
 
 
@@ -26,11 +28,12 @@ class Command(BaseCommand):
             raise CommandError(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(known)}")
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
-        for name in dict.fromkeys(names):
-            try:
-                result = rebuild(name, batch_size=options["batch_size"], progress=options["verbosity"] > 0)
-            except RebuildError as error:
-                raise CommandError(str(error)) from error
+        try:
+            results = rebuild_many(names, batch_size=options["batch_size"], progress=options["verbosity"] > 0)
+        except RebuildError as error:
+            raise CommandError(str(error)) from error
+        for result in results:
             self.stdout.write(
-                f"{name}: rebuilt from {result.events} events and swapped in at position {result.position[1]}"
+                f"{result.projection}: rebuilt from {result.events} events and swapped in at position "
+                f"{result.position[1]}"
             )
