@@ -2,11 +2,14 @@
 
 One command (it takes the machine-wide bench lock)::
 
-    .venv/bin/python bench/lag.py [--rate 200] [--duration 60] [--redis] [--poison]
+    .venv/bin/python bench/lag.py [--rate 200] [--duration 60] [--redis] [--poison] [--no-throttle]
 
-It builds a fresh database (``lag_orm`` or ``lag_redis``), migrates, makes an API token, seeds a
-catalogue through the API, starts gunicorn and ONE real ``qcluster`` (one worker process), and
-places orders open-loop at ``--rate`` for ``--duration`` seconds (``bench/load.py``). A poller
+It builds a fresh database (``lag_orm`` or ``lag_redis``), migrates, makes ``--users`` API users
+(32: one per client thread, as a shop's many clerks and integrations; with one user every
+command rewrites the same throttle row of the database cache), seeds a catalogue through the
+API, starts gunicorn and ONE real ``qcluster`` (one worker process), and places orders
+open-loop at ``--rate`` for ``--duration`` seconds (``bench/load.py``). ``--redis`` uses the
+Redis broker and cache; ``--no-throttle`` sets ``COMMAND_THROTTLE_RATE=off``. A poller
 thread on its own psycopg connection reads ``order_summary`` every few milliseconds and stamps
 when each order first appears. Lag is measured two ways:
 
@@ -20,8 +23,8 @@ into the run, an outbox event the projections cannot apply (a version hole: v3 r
 which every projection handling ``OrderConfirmed`` refuses with ``ProjectionGapError``) for one
 acknowledged, already visible order; the drill then checks that exactly that order's stream is
 parked in each projection handling the event, the rest keeps flowing within the lag target,
-every other acknowledged order is in ``order_summary`` at its acknowledged version, and what
-``verify_projections`` reports.
+every other acknowledged order is in ``order_summary`` at its acknowledged version, and that
+``verify_projections`` finds nothing but the parked stream (held back, named, exit 0).
 
 Prints Markdown tables; exits 1 when p99 lag exceeds ``--target`` (1 s), the acknowledged rate
 is under 95 % of ``--rate``, an acknowledged order is missing or at another version, or the
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import socket
 import statistics
 import subprocess
@@ -143,13 +147,34 @@ ORDER_EVENT_FIELDS = (
 )  # fmt: skip
 
 
+def api_users(env: dict[str, str], count: int) -> list[str]:
+    """Create ``count`` more API users (superusers, as the bench user is) in one helper; return their tokens.
+
+    A shop's orders come from many users. With one user every command rewrites the same
+    throttle-history row of the database cache, which serialises the commands (see lag.md).
+    """
+    if count <= 0:
+        return []
+    code = (
+        "from django.contrib.auth import get_user_model; from rest_framework.authtoken.models import Token\n"
+        f"for n in range({count}):\n"
+        "    user, _ = get_user_model().objects.get_or_create(username=f'lag{n}', "
+        "defaults={'is_staff': True, 'is_superuser': True})\n"
+        "    print('TOKEN', Token.objects.get_or_create(user=user)[0].key)"
+    )
+    return [
+        line.split()[1] for line in stack.manage(env, "shell", "-c", code).splitlines() if line.startswith("TOKEN ")
+    ]
+
+
 def projections_handling(env: dict[str, str], event_type: str) -> set[str]:
     """Ask Django (in a helper process) which projections handle ``event_type``."""
     code = (
         "from projections.registry import all_projections; "
-        f"print(','.join(sorted(n for n, p in all_projections().items() if {event_type!r} in p.event_types())))"
+        f"print('HANDLED BY', *sorted(n for n, p in all_projections().items() if {event_type!r} in p.event_types()))"
     )
-    return set(stack.manage(env, "shell", "-c", code).strip().split(","))
+    output = stack.manage(env, "shell", "-c", code)
+    return set(next(line for line in output.splitlines() if line.startswith("HANDLED BY ")).split()[2:])
 
 
 def parked_streams(url: str) -> list[tuple]:
@@ -185,14 +210,18 @@ class CpuMeter:
 
     def _sample(self) -> dict[str, float]:
         totals = {name: _tree_cpu(pid) for name, pid in self.roots.items()}
-        totals["postgres"] = sum(_cpu(p) for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres")
+        totals["postgres (all databases)"] = sum(
+            _cpu(p) for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"
+        )
+        machine = psutil.cpu_times()
+        totals["whole machine"] = machine.user + machine.nice + machine.system + machine.irq + machine.softirq
         return totals
 
     def begin(self) -> None:
         self.start = self._sample()
 
     def end(self, seconds: float) -> dict[str, float]:
-        """Mean cores busy per process group over ``seconds``."""
+        """Mean cores busy per process group over ``seconds`` (other helpers' load shows in the machine's)."""
         return {name: (used - self.start.get(name, 0)) / seconds for name, used in self._sample().items()}
 
 
@@ -233,26 +262,28 @@ class Run:
     def main(self) -> int:
         database = self.args.database or ("lag_redis" if self.args.redis else "lag_orm")
         self.url = stack.create_database(database)
-        self.env = stack.stack_env(self.url, redis=self.args.redis)
+        throttle = {"COMMAND_THROTTLE_RATE": "off"} if self.args.no_throttle else {}
+        self.env = stack.stack_env(self.url, redis=self.args.redis, **throttle)
         stack.migrate(self.env)
         if self.args.redis:
             clear_drain_mark()
         token = stack.api_token(self.env)
+        tokens = [token, *api_users(self.env, self.args.users - 1)]
         web, base = stack.start_web(self.env, workers=self.args.web_workers, threads=self.args.web_threads)
         cluster = stack.start_qcluster(self.env, name=f"qcluster-{database}")
         try:
             customers, skus = seed_catalogue(Api(base, token), customers=200, products=50)
-            return self.measure(base, token, customers, skus, web, cluster)
+            return self.measure(base, tokens, customers, skus, web, cluster)
         finally:
             cluster.stop()
             web.stop()
 
-    def measure(self, base: str, token: str, customers: list, skus: list, web, cluster) -> int:
+    def measure(self, base: str, tokens: list[str], customers: list, skus: list, web, cluster) -> int:
         visibility = Visibility(self.url)
         poller = threading.Thread(target=visibility.run, daemon=True)
         poller.start()
         load = OrderLoad(
-            base, token, customers=customers, skus=skus, rate=self.args.rate, duration=self.args.duration,
+            base, tokens, customers=customers, skus=skus, rate=self.args.rate, duration=self.args.duration,
             threads=self.args.client_threads,
         )  # fmt: skip
         load.on_ack = visibility.on_ack
@@ -276,6 +307,8 @@ class Run:
     def poison_one(self, load: OrderLoad, visibility: Visibility) -> None:
         with visibility.lock:
             candidates = sorted(visibility.seen)
+        if not candidates:
+            return  # nothing visible yet: check_poison reports the drill as not run
         order_id = candidates[len(candidates) // 2]
         with visibility.lock:
             visibility.excluded.add(order_id)
@@ -285,6 +318,9 @@ class Run:
 
     def check_poison(self, visibility: Visibility) -> None:
         """Exactly the poisoned stream parks, once per projection handling the event."""
+        if not self.poison:
+            self.problems.append("the poison event was never inserted (no order visible a third into the run)")
+            return
         expected = {(name, "order", self.poison["order_id"]) for name in projections_handling(self.env, POISON_EVENT)}
         parked = parked_streams(self.url)
         self.poison["parked"] = parked
@@ -294,7 +330,11 @@ class Run:
             [stack.PYTHON, "manage.py", "verify_projections"], cwd=stack.ROOT, env=self.env,
             capture_output=True, text=True, timeout=600,
         )  # fmt: skip
-        self.poison["verify"] = (verify.returncode, (verify.stdout + verify.stderr).strip())
+        output = (verify.stdout + verify.stderr).strip()
+        self.poison["verify"] = (verify.returncode, output)
+        named = {line.split()[2] for line in output.splitlines() if line.strip().startswith("parked:")}
+        if verify.returncode != 0 or "DIFFERENT" in output or named != {str(self.poison["order_id"])}:
+            self.problems.append("verify_projections did not report only the parked stream (see its output)")
 
     def check_versions(self, result: LoadResult, visibility: Visibility, missing: set[int]) -> None:
         """Every acknowledged order (but the poisoned one) is projected at its acknowledged version."""
@@ -319,45 +359,49 @@ class Run:
         acks = [a for a in result.acks if a.order_id not in visibility.excluded and a.order_id in visibility.seen]
         commit_lag = [visibility.seen[a.order_id][0] - visibility.seen[a.order_id][1] for a in acks]
         ack_lag = [visibility.seen[a.order_id][0] - a.acked_at for a in acks]
-        slip = [a.acked_at - a.scheduled_at for a in result.acks]
-        config = "Redis broker + Redis cache" if self.args.redis else "ORM broker + database cache"
+        args = self.args
+        config = "Redis broker + Redis cache" if args.redis else "ORM broker + database cache"
+        drill = " (poison drill)" if args.poison else ""
+        print(f"\n### Lag: {args.rate:g} orders/s for {args.duration:g} s, {config}{drill}\n")
         print(
-            f"\n### Lag: {self.args.rate}/s for {self.args.duration} s, {config}{' (poison drill)' if self.args.poison else ''}\n"
-        )
-        print(
-            f"gunicorn {self.args.web_workers} workers x {self.args.web_threads} threads, one qcluster (1 worker), "
-            f"{self.args.client_threads} client threads\n"
+            f"gunicorn {args.web_workers} workers x {args.web_threads} threads, one qcluster (1 worker), "
+            f"{args.client_threads} client threads as {args.users} API users, "
+            f"command throttle {'off' if args.no_throttle else 'on (stack rate 1000000/s)'}\n"
         )
         print("| measure | n | p50 ms | p90 ms | p99 ms | max ms |\n|---|---|---|---|---|---|")
         print(ms_row("lag: commit (updated_at) → visible", commit_lag))
         print(ms_row("lag: client ack → visible", ack_lag))
-        print(ms_row("API latency: scheduled → ack (slip)", slip))
+        print(ms_row("API latency: scheduled → ack (slip)", [a.acked_at - a.scheduled_at for a in result.acks]))
         if self.poison:
-            after = [
-                visibility.seen[a.order_id][0] - visibility.seen[a.order_id][1]
-                for a in acks
-                if a.scheduled_at > self.poison["at"]
-            ]
-            print(ms_row("lag after the poison event", after))
-        polls = visibility.polls[1:]
+            late = [a for a in acks if a.scheduled_at > self.poison["at"]]
+            print(
+                ms_row(
+                    "lag (commit) of orders after the poison",
+                    [visibility.seen[a.order_id][0] - visibility.seen[a.order_id][1] for a in late],
+                )
+            )
+        polls = [p * 1000 for p in visibility.polls[1:]]
+        expected = len(result.acks) - len(visibility.excluded)
+        rows = {
+            "acknowledged orders": f"{len(result.acks)} in {result.duration:.1f} s",
+            "acknowledged rate": f"{result.rate:.1f}/s (target {args.rate:g}/s)",
+            "answers": ", ".join(f"{kind}: {n}" for kind, n in sorted(result.statuses.items())),
+            "poll interval, start to start (bounds the error)": (
+                f"mean {statistics.mean(polls):.1f} ms, p99 {percentile(polls, 99):.1f} ms, max {max(polls):.1f} ms"
+            ),
+            "acknowledged orders in order_summary at their version": f"{self.found} of {expected}",
+            "drain tasks run": f"{tasks} ({len(result.acks) / max(tasks, 1):.1f} orders per drain)",
+            "CPU, mean cores busy": ", ".join(f"{name} {cores:.2f}" for name, cores in busy.items()),
+        }
         print("\n| figure | value |\n|---|---|")
-        print(f"| acknowledged orders | {len(result.acks)} in {result.duration:.1f} s |")
-        print(f"| acknowledged rate | {result.rate:.1f}/s (target {self.args.rate}/s) |")
-        print(f"| answers | {dict(result.statuses)} |")
-        print(
-            f"| poll interval (start to start) | mean {statistics.mean(polls) * 1000:.1f} ms, p99 {percentile(polls, 99) * 1000:.1f} ms, max {max(polls) * 1000:.1f} ms |"
-        )
-        print(
-            f"| acknowledged orders found at their version | {self.found} of {len(result.acks) - len(visibility.excluded)} |"
-        )
-        print(f"| drain tasks run | {tasks} ({len(result.acks) / max(tasks, 1):.1f} orders per drain) |")
-        print(f"| CPU (cores busy, mean) | {', '.join(f'{k} {v:.2f}' for k, v in busy.items())} |")
-        if self.poison:
+        for name, value in rows.items():
+            print(f"| {name} | {value} |")
+        if self.poison.get("verify"):
             self.report_poison()
-        if commit_lag and percentile(commit_lag, 99) > self.args.target:
-            self.problems.append(f"p99 lag {percentile(commit_lag, 99):.3f} s > target {self.args.target} s")
-        if result.rate < 0.95 * self.args.rate:
-            self.problems.append(f"acknowledged rate {result.rate:.1f}/s < 95 % of {self.args.rate}/s")
+        if commit_lag and percentile(commit_lag, 99) > args.target:
+            self.problems.append(f"p99 lag {percentile(commit_lag, 99):.3f} s > target {args.target} s")
+        if result.rate < 0.95 * args.rate:
+            self.problems.append(f"acknowledged rate {result.rate:.1f}/s < 95 % of {args.rate:g}/s")
         print("\n" + ("FAILED:\n- " + "\n- ".join(self.problems) if self.problems else "OK: every target met"))
 
     def report_poison(self) -> None:
@@ -391,12 +435,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument("--client-threads", type=int, default=32)
+    parser.add_argument("--no-throttle", action="store_true", help="COMMAND_THROTTLE_RATE=off (no cache traffic)")
+    parser.add_argument("--users", type=int, default=32, help="API users the client threads act as")
     parser.add_argument("--database", help="default lag_orm or lag_redis")
+    parser.add_argument("--lock-held", action="store_true", help="the caller holds the bench lock (flock …)")
     return parser.parse_args()
 
 
 def main() -> int:
     args = parse_args()
+    # A SIGTERM (timeout, Ctrl-C from a wrapper) unwinds through ``finally`` so the children stop too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.lock_held:
+        return Run(args).main()
     with stack.bench_lock():
         return Run(args).main()
 

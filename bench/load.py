@@ -99,10 +99,12 @@ class OrderLoad:
     """Place orders at ``rate`` per second for ``duration`` seconds from ``threads`` client threads."""
 
     def __init__(
-        self, base_url: str, token: str, *, customers: list[int], skus: list[str], rate: float, duration: float,
-        threads: int = 16, give_up_after: float = 120, seed: int = 1,
+        self, base_url: str, token: str | list[str], *, customers: list[int], skus: list[str], rate: float,
+        duration: float, threads: int = 16, give_up_after: float = 120, seed: int = 1,
     ) -> None:  # fmt: skip
-        self.base_url, self.token = base_url, token
+        # Several tokens: client thread n acts as user n % len(tokens) (many API users, as in a shop).
+        self.tokens = [token] if isinstance(token, str) else list(token)
+        self.base_url, self.token = base_url, self.tokens[0]
         self.customers, self.skus = customers, skus
         self.rate, self.duration, self.threads, self.give_up_after = rate, duration, threads, give_up_after
         self.random = random.Random(seed)
@@ -113,7 +115,10 @@ class OrderLoad:
 
     def run(self) -> LoadResult:
         started = time.time()
-        workers = [threading.Thread(target=self._work, daemon=True) for _ in range(self.threads)]
+        workers = [
+            threading.Thread(target=self._work, args=(self.tokens[n % len(self.tokens)],), daemon=True)
+            for n in range(self.threads)
+        ]
         for worker in workers:
             worker.start()
         count = int(self.rate * self.duration)
@@ -136,8 +141,8 @@ class OrderLoad:
             "lines": [{"sku": sku, "quantity": self.random.randint(1, 3)} for sku in lines],
         }
 
-    def _work(self) -> None:
-        api = Api(self.base_url, self.token)
+    def _work(self, token: str) -> None:
+        api = Api(self.base_url, token)
         while (ticket := self._tickets.get()) is not None:
             scheduled_at, body = ticket
             self._place(api, scheduled_at, body)

@@ -76,6 +76,15 @@ if env_str("READ_DATABASE_URL") is not None:
     DATABASES["read"] = env_database("READ_DATABASE_URL", "")
     DATABASE_ROUTERS = ["config.routers.ReadSideRouter"]
 
+# Django's persistent connections on PostgreSQL (one per thread, checked before reuse; not a
+# pool, so nothing is shared across threads or django-q2's forked workers, which close them
+# before forking). Opening one per request cost ~15 % of a command's time under load and a
+# PostgreSQL backend start each (bench/lag.md). 0 restores a connection per request.
+DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+for _database in DATABASES.values():
+    if _database["ENGINE"] != "django.db.backends.sqlite3":
+        _database.update(CONN_MAX_AGE=DATABASE_CONN_MAX_AGE, CONN_HEALTH_CHECKS=True)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -133,11 +142,14 @@ if REDIS_URL is not None:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
 # The REST API (api/): token or session auth, one error shape, throttled commands, OpenAPI 3.
+# ``off`` when something in front (a gateway) limits rates: DRF then skips the throttle without
+# touching the cache, where any rate, however high, costs a cache read and write per command
+# (on the database cache a transaction on one row per user; bench/lag.md).
 COMMAND_THROTTLE_RATE = env_choice(
     "COMMAND_THROTTLE_RATE",
     "600/min",
-    pattern=r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)",
-    meaning="a rate such as 600/min (per second, minute, hour or day)",
+    pattern=r"off|[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)",
+    meaning="a rate such as 600/min (per second, minute, hour or day) or off",
 )
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate challenge turns "not logged in" into a 401, not a 403.
@@ -148,7 +160,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_THROTTLE_RATES": {"commands": COMMAND_THROTTLE_RATE},
+    "DEFAULT_THROTTLE_RATES": {"commands": None if COMMAND_THROTTLE_RATE == "off" else COMMAND_THROTTLE_RATE},
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
