@@ -205,33 +205,63 @@ def _forget_pending_mark() -> None:
 
 
 def profile(placer: Placer, orders: int) -> dict:
-    """Return cProfile's top functions over ``orders`` service placements, and one order's SQL."""
+    """Return where each variant's time per order goes, and cProfile's top functions of the service.
+
+    The breakdown wraps every SQL statement (``execute_wrapper``; the first one of a transaction
+    includes psycopg's implicit ``BEGIN``) and the commit; what is left is Python.
+    """
     import cProfile
     import io
     import pstats
+    from collections import defaultdict
 
     from django.db import connection
 
-    statements: list[str] = []
+    spent: dict[str, dict[str, float]] = {variant: defaultdict(float) for variant in ("crud", "service")}
+    current: list[str] = ["crud"]
 
     def record(execute, sql, params, many, context):
         before = time.perf_counter()
         try:
             return execute(sql, params, many, context)
         finally:
-            statements.append(f"{(time.perf_counter() - before) * 1000:6.3f} ms  {sql[:150]}")
+            words = sql.split()
+            table = next((w for w in words[1:] if w.startswith('"')), "").split(".")[0]
+            spent[current[0]][f"{words[0]} {table}"] += (time.perf_counter() - before) * 1000
 
-    for variant in ("service", "crud"):
-        with connection.execute_wrapper(record):
-            placer.run(variant, orders=1)
-        statements.append(f"---- above: one {variant} order")
+    def timed(name: str, method):
+        def run(*args, **kwargs):
+            before = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                spent[current[0]][name] += (time.perf_counter() - before) * 1000
+
+        return run
+
+    connection.ensure_connection()
+    connection._commit = timed("COMMIT", connection._commit)
+    connection._rollback = timed("ROLLBACK", connection._rollback)
+    with connection.execute_wrapper(record):
+        for chunk in range(8):
+            for variant in ("crud", "service") if chunk % 2 == 0 else ("service", "crud"):
+                current[0] = variant
+                spent[variant]["(total)"] += sum(placer.run(variant, orders=orders // 8)["ms"])
+    placed = (orders // 8) * 4
+    breakdown = {}
+    for variant, parts in spent.items():
+        per_order = {name: ms / placed for name, ms in parts.items()}
+        per_order["(python and the rest)"] = per_order["(total)"] - sum(
+            ms for name, ms in per_order.items() if name != "(total)"
+        )
+        breakdown[variant] = per_order
     profiler = cProfile.Profile()
     profiler.enable()
-    placer.run("service", orders=orders)
+    placer.run("service", orders=orders // 4)
     profiler.disable()
     text = io.StringIO()
-    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(45)
-    return {"sql": statements, "profile": text.getvalue()}
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(30)
+    return {"breakdown": breakdown, "profile": text.getvalue()}
 
 
 def check(expected: dict[str, int]) -> None:
@@ -461,16 +491,29 @@ def measure(args: argparse.Namespace) -> int:
 def profile_mode(args: argparse.Namespace) -> int:
     with stack.bench_lock():
         env = prepare(args)
-        worker = Worker.start("profile", env, SEED)
+        workers = {"default": Worker.start("profile", env, SEED)}
+        if args.redis:
+            workers["redis"] = Worker.start("profile-redis", {**env, "REDIS_URL": REDIS_DB_URL}, SEED)
         try:
-            worker.call(variant="service", orders=200)
-            worker.process.stdin.write(json.dumps({"action": "profile", "orders": args.orders}) + "\n")
-            worker.process.stdin.flush()
-            result = worker.result()
+            results = {}
+            for name, worker in workers.items():
+                worker.call(variant="service", orders=200)
+                worker.call(variant="crud", orders=200)
+                worker.process.stdin.write(json.dumps({"action": "profile", "orders": args.orders}) + "\n")
+                worker.process.stdin.flush()
+                results[name] = worker.result()
         finally:
-            worker.close()
-    print("\n".join(result["sql"]))
-    print(result["profile"])
+            for worker in workers.values():
+                worker.close()
+    for name, result in results.items():
+        print(f"\n### Where the time per order goes ({name} cache; ms per order, {args.orders // 2} orders each)\n")
+        names = sorted({*result["breakdown"]["crud"], *result["breakdown"]["service"]})
+        print("| part | crud | service |\n|---|---:|---:|")
+        for part in names:
+            crud, service = (result["breakdown"][v].get(part, 0.0) for v in ("crud", "service"))
+            print(f"| {part} | {crud:.3f} | {service:.3f} |")
+        print(f"\ncProfile of {args.orders // 4} service orders ({name} cache), by own time:\n")
+        print(result["profile"])
     return 0
 
 
@@ -486,6 +529,7 @@ def main() -> int:
     parser.add_argument("--target", type=float, default=1.3, help="max service / crud time per order")
     parser.add_argument("--database", default=DATABASE)
     parser.add_argument("--profile", action="store_true", help="profile the service instead of measuring")
+    parser.add_argument("--redis", action="store_true", help="with --profile: also profile with REDIS_URL set")
     # Child modes (Django inside).
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=SEED, help=argparse.SUPPRESS)

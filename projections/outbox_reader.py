@@ -12,14 +12,15 @@ commits before the next begins, so there position order is commit order.
 import json
 import uuid
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 from django.db import connections
 
-from events import Event, decode
+from events import Event, UnknownEventError, decode
 
 WRITE_DB = "default"
 # Decoded events by event id: the projections drain the same events one after another, so the
@@ -30,6 +31,24 @@ _DECODED_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
+class UndecodableEvent:
+    """Stands in for a stored event this code cannot decode (unknown type, bad payload, no upcaster).
+
+    Decoding happens while a batch is read, before streams can be told apart; raising there
+    would stall the whole projection on one bad row. The stand-in carries the error to ``apply``
+    time instead, where the drain isolates and parks just that event's stream.
+    """
+
+    event_type: str
+    schema_version: int
+    error: str
+
+
+class UndecodableEventError(ValueError):
+    """Raised when a batch holding an ``UndecodableEvent`` is applied."""
+
+
+@dataclass(frozen=True)
 class StoredEvent:
     txid: int
     position: int
@@ -37,7 +56,7 @@ class StoredEvent:
     aggregate_id: int
     version: int
     occurred_at: datetime
-    event: Event
+    event: "Event | UndecodableEvent"
 
 
 _COLUMNS = "position, aggregate_type, aggregate_id, aggregate_version, event_type, schema_version, payload, occurred_at"
@@ -116,8 +135,25 @@ def _stored(row: tuple) -> StoredEvent:
         aggregate_id=aggregate_id,
         version=version,
         occurred_at=occurred_at,
-        event=decode(event_type, schema_version, payload),
+        event=_decode(event_type, schema_version, payload),
     )
+
+
+def _decode(event_type: str, schema_version: int, payload: Any) -> Event | UndecodableEvent:
+    try:
+        return decode(event_type, schema_version, payload)
+    except (UnknownEventError, KeyError, TypeError, ValueError, AttributeError) as error:
+        return UndecodableEvent(event_type, schema_version, f"{type(error).__name__}: {error}")
+
+
+def raise_if_undecodable(events: Sequence["StoredEvent"]) -> None:
+    """Refuse to apply a batch holding an event that could not be decoded (see ``UndecodableEvent``)."""
+    for stored in events:
+        if isinstance(stored.event, UndecodableEvent):
+            raise UndecodableEventError(
+                f"{stored.aggregate_type} {stored.aggregate_id} v{stored.version} at position {stored.position}: "
+                f"cannot decode {stored.event.event_type} v{stored.event.schema_version}: {stored.event.error}"
+            )
 
 
 def head_position() -> int:

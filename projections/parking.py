@@ -17,7 +17,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from projections.models import ParkedStream
-from projections.outbox_reader import StoredEvent, read_stream
+from projections.outbox_reader import StoredEvent, raise_if_undecodable, read_stream
 from projections.registry import Projection
 
 MAX_ATTEMPTS = 5
@@ -42,7 +42,7 @@ def apply_isolating_failures(projection: Projection, events: Sequence[StoredEven
     """
     try:
         with transaction.atomic(using=using):
-            projection.apply(events, cursor)
+            _apply(projection, events, cursor)
         return
     except (OperationalError, InterfaceError):
         raise  # the database itself is failing: retry the whole batch later, park nothing
@@ -57,7 +57,7 @@ def apply_isolating_failures(projection: Projection, events: Sequence[StoredEven
 def _bisect(projection: Projection, streams: list[tuple[Stream, list[StoredEvent]]], cursor: Any, using: str) -> None:
     try:
         with transaction.atomic(using=using):
-            projection.apply(sorted((e for _, evs in streams for e in evs), key=_drain_order), cursor)
+            _apply(projection, sorted((e for _, evs in streams for e in evs), key=_drain_order), cursor)
     except (OperationalError, InterfaceError):
         raise  # the database itself is failing: retry the whole batch later, park nothing
     except Exception as error:
@@ -68,6 +68,11 @@ def _bisect(projection: Projection, streams: list[tuple[Stream, list[StoredEvent
             middle = len(streams) // 2
             _bisect(projection, streams[:middle], cursor, using)
             _bisect(projection, streams[middle:], cursor, using)
+
+
+def _apply(projection: Projection, events: Sequence[StoredEvent], cursor: Any) -> None:
+    raise_if_undecodable(events)  # an undecodable event fails here, so its stream alone is parked
+    projection.apply(events, cursor)
 
 
 def _drain_order(event: StoredEvent) -> tuple[int, int]:
@@ -106,7 +111,7 @@ def retry_due(projection: Projection, cursor: Any, up_to: tuple[int, int], using
         events = [e for e in events if _drain_order(e) <= up_to]
         try:
             with transaction.atomic(using=using):
-                projection.apply(events, cursor)
+                _apply(projection, events, cursor)
         except Exception as error:
             parked.attempts += 1
             parked.error = f"{type(error).__name__}: {error}"[:2000]

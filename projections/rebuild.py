@@ -7,8 +7,10 @@
    re-issued under the shadow name and the secondary indexes are built at the swap.
 2. **Build.** The log is replayed from the start into the shadows through the projection's own
    ``apply`` (the projection writes the shadow names, ``Projection(tables=…)``), one batch per
-   transaction, with a progress bar. The live tables keep serving reads and the normal drain
-   keeps moving them; the shadow's position is kept in memory.
+   transaction, with a progress bar; several projections share one pass over the log
+   (``rebuild_many``). The shadows' non-unique indexes are dropped for the build and created
+   once at its end (cheaper than maintaining them through every upsert). The live tables keep
+   serving reads and the normal drain keeps moving them; the shadow's position is kept in memory.
 3. **Catch up and swap, in one transaction.** Lock the live checkpoint row (waiting: this pauses
    the live drain for the moment of the swap only), apply to the shadows the events up to the
    live checkpoint, then drop each live table and rename its shadow (and the shadow's indexes)
@@ -37,7 +39,7 @@ from tqdm import tqdm
 
 from projections.drain import READ_DB, analyze, ensure_checkpoints
 from projections.models import Checkpoint
-from projections.outbox_reader import WRITE_DB, read_batch
+from projections.outbox_reader import WRITE_DB, raise_if_undecodable, read_batch
 from projections.registry import Projection, all_projections
 from projections.verify import replay_up_to
 
@@ -102,7 +104,9 @@ def rebuild_many(
             locks.enter_context(_one_rebuild_at_a_time(live.name))
         indexes = _create_shadows(tables)
         try:
+            deferred = _defer_secondary_indexes(tables)
             position, built = _build(shadows, batch_size=batch_size, progress=progress)
+            _create_deferred_indexes(deferred)
             results = []
             for live, shadow in zip(lives, shadows, strict=True):
                 analyze(shadow)  # statistics for the new tables before readers reach them
@@ -152,6 +156,36 @@ def _create_shadows(tables: tuple[str, ...]) -> dict[str, list[str]]:
                 _create_postgres_shadow(cursor, table) if _postgres() else _create_sqlite_shadow(cursor, table)
             )
     return indexes
+
+
+def _defer_secondary_indexes(tables: tuple[str, ...]) -> list[str]:
+    """Drop the shadows' non-unique indexes for the build; return the statements that recreate them.
+
+    Building an index once over the finished table is far cheaper than maintaining it through a
+    million upserts (every status change moves an order in each of them). Unique indexes stay:
+    the upserts' ``ON CONFLICT`` needs them. The recreated indexes keep their ``__shadow`` names,
+    so the swap renames them as before. SQLite shadows have no secondary indexes until the swap.
+    """
+    if not _postgres():
+        return []
+    statements = []
+    with transaction.atomic(using=READ_DB), connections[READ_DB].cursor() as cursor:
+        for table in tables:
+            cursor.execute(
+                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                "WHERE i.indrelid = %s::regclass AND NOT i.indisunique",
+                [shadow_name(table)],
+            )
+            for name, definition in cursor.fetchall():
+                statements.append(definition)
+                cursor.execute(f"DROP INDEX {name}")
+    return statements
+
+
+def _create_deferred_indexes(statements: list[str]) -> None:
+    with transaction.atomic(using=READ_DB), connections[READ_DB].cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
 
 
 def _drop_shadows(tables: tuple[str, ...]) -> None:
@@ -240,6 +274,7 @@ def _build(shadows: list[Projection], *, batch_size: int, progress: bool) -> tup
 
 def _apply(shadow: Projection, events: list, cursor: Any, after: tuple[int, int]) -> None:
     try:
+        raise_if_undecodable(events)
         shadow.apply(events, cursor)
     except OperationalError:
         raise  # the database itself is failing, not the projection

@@ -19,7 +19,7 @@ from django.db import connections, transaction
 from projections.drain import READ_DB, ensure_checkpoints
 from projections.health import projection_health
 from projections.models import Checkpoint, ParkedStream
-from projections.outbox_reader import WRITE_DB, read_batch
+from projections.outbox_reader import WRITE_DB, raise_if_undecodable, read_batch
 from projections.registry import Projection, all_projections
 from projections.sales_check import sales_against_write_side
 
@@ -93,6 +93,7 @@ def replay_up_to(
             return after, applied
         ready = [e for e in events if e.position < held.get((e.aggregate_type, e.aggregate_id), e.position + 1)]
         if ready:
+            raise_if_undecodable(ready)
             projection.apply(ready, cursor)
         applied += len(ready)
         after = (events[-1].txid, events[-1].position)

@@ -4,10 +4,11 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
 
 from events import OrderPlaced, OrderStatus
 from orders_write import clock, outbox
@@ -111,11 +112,10 @@ def _replay(scope: str, key: str, fingerprint: str) -> CommandResult | None:
 def _place(
     *, customer_id: int, lines: list[LineInput], actor: Any, idempotency: tuple[str, str, str] | None
 ) -> CommandResult:
-    customer = Customer.objects.filter(pk=customer_id).only("name", "is_active").first()
+    customer, products = _customer_and_products(customer_id, [line.sku for line in lines])
     if customer is None or not customer.is_active:
         state = "unknown" if customer is None else "inactive"
         raise InvariantViolated(f"customer {customer_id} is {state}", details={"customer_id": [f"{state} customer"]})
-    products = {p.sku: p for p in Product.objects.filter(sku__in=[line.sku for line in lines])}
     _require_active_products(lines, products)
 
     now = clock.now()
@@ -161,6 +161,33 @@ def _place(
         except IntegrityError:
             raise _KeyTakenConcurrently from None
     return CommandResult(order.pk, order.version, position)
+
+
+class _CustomerState(NamedTuple):
+    name: str
+    is_active: bool
+
+
+def _customer_and_products(customer_id: int, skus: list[str]) -> tuple[_CustomerState | None, dict[str, Product]]:
+    """Return the customer's name and state (None if unknown) and the products by sku, in one query.
+
+    Placing an order is the hot command, and a round trip (with its ORM compile) costs as much
+    as the rest of the Python in it: the customer rides along as scalar subqueries, which
+    PostgreSQL evaluates once per statement. Only when no sku matches is the customer read alone.
+    """
+    customer = Customer.objects.filter(pk=customer_id)
+    products = list(
+        Product.objects.filter(sku__in=skus).annotate(
+            customer_name=Subquery(customer.values("name")), customer_is_active=Subquery(customer.values("is_active"))
+        )
+    )
+    if products:
+        first = products[0]
+        state = None if first.customer_name is None else _CustomerState(first.customer_name, first.customer_is_active)
+    else:
+        found = customer.values_list("name", "is_active").first()
+        state = None if found is None else _CustomerState(*found)
+    return state, {product.sku: product for product in products}
 
 
 def _require_active_products(lines: list[LineInput], products: dict[str, Product]) -> None:

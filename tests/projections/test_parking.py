@@ -86,6 +86,28 @@ def test_a_poison_order_parks_alone_while_a_thousand_others_project(customer, sk
     assert verify("order_views") == []
 
 
+def test_an_event_that_cannot_be_decoded_parks_its_order_alone(customer, sku):
+    orders = [place(customer, sku) for _ in range(50)]
+    bad = orders[20]
+    with connection.cursor() as cursor:  # a v2 the codec cannot read (fields missing), as bad data would be
+        cursor.execute(
+            "INSERT INTO outbox_event (event_id, aggregate_type, aggregate_id, aggregate_version, event_type, "
+            "schema_version, payload, occurred_at, correlation_id, actor) "
+            "VALUES (gen_random_uuid(), 'order', %s, 2, 'OrderConfirmed', 1, '{}', now(), gen_random_uuid(), 'x')",
+            [bad],
+        )
+    order_confirm(order_id=orders[0])
+
+    drain("order_views")
+    drain("sales")
+
+    parked = {(p.projection, p.aggregate_id): p for p in ParkedStream.objects.all()}
+    assert set(parked) == {("order_views", bad), ("sales", bad)}
+    assert "cannot decode OrderConfirmed v1" in parked[("order_views", bad)].error
+    assert status_of(orders[0]) == "CONFIRMED", "the other orders keep flowing"
+    assert projected_orders() == set(orders) - {bad}
+
+
 def test_parked_streams_retry_with_backoff_then_wait_for_staff(customer, sku, poison):
     bad = place(customer, sku)
     poison(bad)

@@ -7,6 +7,7 @@ from django_q.conf import Conf
 from django_q.models import OrmQ, Schedule
 
 from orders_write.services import LineInput, order_place
+from projections import tasks
 from projections.tasks import PENDING_KEY, SWEEP_SCHEDULE_NAME, drain_task
 
 
@@ -42,3 +43,15 @@ def test_migrate_creates_the_minute_sweep_once():
     call_command("migrate", verbosity=0)
     sweep = Schedule.objects.get(name=SWEEP_SCHEDULE_NAME)
     assert (sweep.func, sweep.schedule_type, sweep.minutes) == ("projections.tasks.drain_task", Schedule.MINUTES, 1)
+
+
+def test_a_drain_that_leaves_committed_events_behind_follows_itself_up(monkeypatch):
+    # Another drainer held a checkpoint or the horizon: the events' own nudges are spent.
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr(tasks, "FOLLOW_UP_PAUSE_SECONDS", 0)
+    for lag, follow_ups in ((3, 1), (0, 0)):
+        monkeypatch.setattr(tasks, "projection_health", lambda lag=lag: [{"lag_events": lag}])
+        cache.delete(PENDING_KEY)
+        OrmQ.objects.all().delete()
+        drain_task()
+        assert OrmQ.objects.count() == follow_ups
