@@ -1,7 +1,7 @@
 """The demo commands: seed_demo builds valid, varied, reproducible history; ensure_demo_user a login."""
 
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -14,6 +14,9 @@ from events import OrderStatus
 from orders_write.models import Customer, Order, OutboxEvent, Product
 
 SMALL = {"customers": 20, "products": 10, "orders": 60}
+# The seeder shapes traffic by hour of day and weekday relative to "now", so the same seed gives a
+# different mix at a different wall-clock time; tests about the mix pin "now" (a Tuesday afternoon).
+PINNED_NOW = datetime(2026, 11, 17, 15, 0, tzinfo=UTC)
 
 
 def seed(**options) -> str:
@@ -47,7 +50,8 @@ def test_seed_creates_the_requested_customers_products_and_orders():
 
 
 @pytest.mark.django_db
-def test_seeded_orders_mix_statuses_discounts_and_line_counts():
+def test_seeded_orders_mix_statuses_discounts_and_line_counts(monkeypatch):
+    monkeypatch.setattr(timezone, "now", lambda: PINNED_NOW)
     seed(orders=150)
 
     statuses = Counter(Order.objects.values_list("status", flat=True))
