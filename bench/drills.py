@@ -428,17 +428,12 @@ class LagMonitor:
         return f"{self.caught_up - self.fault_end[0]:.1f} s"
 
 
-class LoadedDrill:
-    """A drill shaped as: order load + changes, a fault injected from a thread, drain, checks."""
+class Drill:
+    """A drill on a fresh stack (``--scale-out`` or single), stopped whatever happens; ``_run`` does the work."""
 
     def __init__(self, name: str, args: argparse.Namespace) -> None:
         self.name, self.args = name, args
         self.outcome = Outcome(name, "scale-out (Redis broker, 2 qclusters, read DB)" if args.scale_out else "single")
-        self.ledger = Ledger()
-        self.monitor: LagMonitor | None = None
-
-    def fault(self, drill: Stack, started: float) -> None:
-        """Inject the drill's fault while the load runs; call ``self.monitor.fault_ended()`` after each."""
 
     def run(self) -> Outcome:
         drill = Stack(self.args.scale_out).start()
@@ -447,6 +442,21 @@ class LoadedDrill:
         finally:
             drill.stop()
         return self.outcome
+
+    def _run(self, drill: Stack) -> None:
+        raise NotImplementedError
+
+
+class LoadedDrill(Drill):
+    """A drill shaped as: order load + changes, a fault injected from a thread, drain, checks."""
+
+    def __init__(self, name: str, args: argparse.Namespace) -> None:
+        super().__init__(name, args)
+        self.ledger = Ledger()
+        self.monitor: LagMonitor | None = None
+
+    def fault(self, drill: Stack, started: float) -> None:
+        """Inject the drill's fault while the load runs; call ``self.monitor.fault_ended()`` after each."""
 
     def _run(self, drill: Stack) -> None:
         api = drill.api()
@@ -635,22 +645,10 @@ class LongTransactionDrill(LoadedDrill):
         return None
 
 
-class ConflictDrill:
+class ConflictDrill(Drill):
     """100 threads send a command with the same ``expected_version`` to one order at the same moment."""
 
     THREADS = 100
-
-    def __init__(self, name: str, args: argparse.Namespace) -> None:
-        self.args = args
-        self.outcome = Outcome(name, "scale-out (Redis broker, 2 qclusters, read DB)" if args.scale_out else "single")
-
-    def run(self) -> Outcome:
-        drill = Stack(self.args.scale_out).start()
-        try:
-            self._run(drill)
-        finally:
-            drill.stop()
-        return self.outcome
 
     def _run(self, drill: Stack) -> None:
         rounds = self.args.rounds

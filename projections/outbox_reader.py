@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 from django.db import connections
 
 from events import Event, UnknownEventError, decode
+from projections.sql import server_side_cursor
 
 WRITE_DB = "default"
 # Decoded events by event id: the projections drain the same events one after another, so the
@@ -87,8 +87,7 @@ def read_batch(*, after: tuple[int, int], event_types: Collection[str], limit: i
     types = sorted(event_types)
     if connection.vendor == "postgresql":
         # Binary results: timestamps arrive as numbers, not ISO text to parse (a drain reads thousands).
-        connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:
+        with server_side_cursor(connection) as cursor:
             cursor.execute(_POSTGRES_BATCH, [str(after[0]), after[1], types, limit], binary=True)
             return [_cached(row) for row in cursor.fetchall()]
     with connection.cursor() as cursor:

@@ -70,21 +70,23 @@ def _insert_on_conflict_unnest(
     types = column_types(cursor, table)
     arrays = [list(values) for values in zip(*rows, strict=True)]
     unnest = ", ".join(f"%b::{types[column]}[]" for column in columns)
-    server_side(cursor).execute(
-        f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({unnest}) "
-        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(updates)}",
-        arrays,
-    )
+    with server_side_cursor(cursor.db) as raw:
+        raw.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({unnest}) "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(updates)}",
+            arrays,
+        )
 
 
-def server_side(cursor: Any) -> Any:
-    """A psycopg cursor with server-side binding on the Django cursor's connection (same transaction).
+def server_side_cursor(connection: Any) -> Any:
+    """A psycopg cursor with server-side binding on a Django PostgreSQL connection (in its transaction).
 
     Django's PostgreSQL backend binds client-side (``ClientCursor``); arrays are far cheaper bound.
     """
     import psycopg
 
-    return psycopg.Cursor(cursor.db.connection)
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
 
 
 def column_types(cursor: Any, table: str) -> dict[str, str]:

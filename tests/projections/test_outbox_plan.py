@@ -16,8 +16,6 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_batch_read_is_an_ordered_index_range_scan():
-    if connection.vendor != "postgresql":
-        pytest.skip("the txid horizon query exists on PostgreSQL only")
     settings = ("enable_seqscan", "enable_bitmapscan", "enable_sort")
     with connection.cursor() as cursor:
         try:
