@@ -8,8 +8,9 @@ Run against a log loaded by ``bench/seed_log.py`` (about 1,000,000 events)::
 What it does, holding the machine-wide bench lock:
 
 1. empties the read tables, checkpoints and parked streams, so the drain starts at position 0;
-2. **drain**: one process runs ``projections.drain.drain_all()`` (what a worker's drain task runs)
-   until every projection is at the head, exactly as in production: batches of
+2. **drain**: one process runs ``projections.drain.drain_all()`` (what a worker's drain task runs:
+   a thread per projection, paced to share decoded events) until every projection is at the
+   head, exactly as in production: batches of
    ``DEFAULT_BATCH_SIZE``, each one transaction with its checkpoint, reading, decoding, folding and
    upserting. It records every multi-row upsert the projections send (table, columns, rows) to a
    temporary file, which costs the drain a little time, never helps it;
@@ -36,6 +37,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -125,10 +127,11 @@ def _child_drain(capture: Path) -> dict:
 
     _empty_read_side()
     original = sql._insert_on_conflict
-    batch: list[tuple] = []
+    recorded = threading.local()  # drain_all drains each projection in a thread of its own
+    writing = threading.Lock()
 
     def recording(cursor, table, columns, key, updates, rows):
-        batch.append((table, tuple(columns), tuple(updates), tuple(key), [tuple(row) for row in rows]))
+        recorded.batch.append((table, tuple(columns), tuple(updates), tuple(key), [tuple(row) for row in rows]))
         return original(cursor, table, columns, key, updates, rows)
 
     sql._insert_on_conflict = recording
@@ -139,11 +142,12 @@ def _child_drain(capture: Path) -> dict:
 
         def drain_batch(projection, *, batch_size):
             nonlocal batches
+            recorded.batch = []
             result = original_drain_batch(projection, batch_size=batch_size)
-            if batch:
-                pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
-                batch.clear()
-            batches += 1
+            with writing:
+                if recorded.batch:
+                    pickle.dump(recorded.batch, out, protocol=pickle.HIGHEST_PROTOCOL)
+                batches += 1
             return result
 
         drain_module.drain_batch = drain_batch

@@ -8,10 +8,12 @@ the next drain starts from the same checkpoint. Events of parked streams are hel
 a failing stream is isolated and parked (``projections.parking``) instead of stalling the rest.
 """
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from projections import parking
@@ -56,12 +58,41 @@ def drain(name: str, *, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
     """Apply every committed event the projection has not seen yet; return how many were read."""
     projection = all_projections()[name]
     ensure_checkpoints([name])
+    return _drain_to_head(projection, batch_size)
+
+
+def _drain_to_head(projection: Projection, batch_size: int, pacer: "_Pacer | None" = None) -> int:
     total = 0
     while True:
         result = drain_batch(projection, batch_size=batch_size)
         total += result.events
         if result.locked_elsewhere or result.events < batch_size:
             return total
+        if pacer:
+            pacer.wait_for_others(projection.name)
+
+
+class _Pacer:
+    """Keeps concurrent drain threads at most one batch apart, so they share decoded events.
+
+    Left alone, the faster projection runs ahead of the slower by more than the decoded-event
+    cache holds, and every event is decoded twice (a fifth of the drain's CPU).
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        self._batches = dict.fromkeys(names, 0)
+        self._changed = threading.Condition()
+
+    def wait_for_others(self, name: str) -> None:
+        with self._changed:
+            self._batches[name] += 1
+            self._changed.notify_all()
+            self._changed.wait_for(lambda: self._batches[name] <= min(self._batches.values()) + 1)
+
+    def finished(self, name: str) -> None:
+        with self._changed:
+            self._batches.pop(name)
+            self._changed.notify_all()
 
 
 def analyze(projection: Projection) -> None:
@@ -78,15 +109,36 @@ def analyze(projection: Projection) -> None:
 
 
 def drain_all(*, batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, int]:
-    """Drain every projection to the head, one batch of each in turn; return events read per projection.
+    """Drain every projection to the head; return events read per projection.
 
-    Taking turns keeps the projections on the same stretch of the log, so the second one finds
-    the events already decoded (``outbox_reader``) even during a long catch-up.
+    On PostgreSQL each projection drains in a thread of its own, on its own connections: the
+    projections have separate checkpoints, so their batches are separate transactions anyway, and
+    while one thread waits for the database (a third of a batch's time) the other folds its
+    events. The threads move along the same stretch of the log, so the slower one finds the
+    events already decoded (``outbox_reader``). SQLite allows one writer at a time, so there the
+    projections take turns, one batch each.
     """
     projections = all_projections()
     ensure_checkpoints(list(projections))
-    totals = dict.fromkeys(projections, 0)
-    behind = list(projections.values())
+    if transaction.get_connection(READ_DB).vendor != "postgresql":
+        return _drain_taking_turns(list(projections.values()), batch_size)
+    pacer = _Pacer(list(projections))
+    with ThreadPoolExecutor(max_workers=len(projections), thread_name_prefix="drain") as pool:
+        running = {name: pool.submit(_drain_in_thread, p, batch_size, pacer) for name, p in projections.items()}
+        return {name: future.result() for name, future in running.items()}
+
+
+def _drain_in_thread(projection: Projection, batch_size: int, pacer: _Pacer) -> int:
+    try:
+        return _drain_to_head(projection, batch_size, pacer)
+    finally:
+        pacer.finished(projection.name)
+        connections.close_all()  # this thread's own connections: nothing else would ever close them
+
+
+def _drain_taking_turns(projections: list[Projection], batch_size: int) -> dict[str, int]:
+    totals = {projection.name: 0 for projection in projections}
+    behind = projections
     while behind:
         still_behind = []
         for projection in behind:

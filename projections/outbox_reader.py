@@ -10,6 +10,7 @@ commits before the next begins, so there position order is commit order.
 """
 
 import json
+import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
@@ -28,6 +29,7 @@ WRITE_DB = "default"
 # stale; event ids are random UUIDs, so a reset test database cannot alias an old entry.
 _DECODED: OrderedDict[uuid.UUID, "StoredEvent"] = OrderedDict()
 _DECODED_LIMIT = 20_000
+_DECODED_LOCK = threading.Lock()  # ``drain_all`` drains each projection in a thread of its own
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,11 @@ def _cached(row: tuple) -> "StoredEvent":
     event_id, row = row[1], (row[0], *row[2:])
     stored = _DECODED.get(event_id)
     if stored is None:
-        stored = _DECODED[event_id] = _stored(row)
-        if len(_DECODED) > _DECODED_LIMIT:
-            _DECODED.popitem(last=False)
+        stored = _stored(row)
+        with _DECODED_LOCK:
+            _DECODED[event_id] = stored
+            if len(_DECODED) > _DECODED_LIMIT:
+                _DECODED.popitem(last=False)
     return stored
 
 

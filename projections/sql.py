@@ -127,9 +127,15 @@ def fetch_matching(cursor: Any, select: str, column: str, values: Sequence) -> l
     PostgreSQL gets the values as one array (``= ANY(%s)``), SQLite an ``IN (…)`` list.
     """
     if cursor.db.vendor == "postgresql":
-        cursor.execute(f"{select} WHERE {column} = ANY(%s)", [list(values)])
-    else:
-        cursor.execute(f"{select} WHERE {column} IN {in_clause(values)}", list(values))
+        # Binary results: timestamps arrive as numbers, not ISO text to parse.
+        with server_side_cursor(cursor.db) as raw:
+            raw.execute(f"{select} WHERE {column} = ANY(%s)", [list(values)], binary=True)
+            return _as_dicts(raw)
+    cursor.execute(f"{select} WHERE {column} IN {in_clause(values)}", list(values))
+    return _as_dicts(cursor)
+
+
+def _as_dicts(cursor: Any) -> list[dict[str, Any]]:
     names = [description[0] for description in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 

@@ -9,11 +9,11 @@ import time
 
 import psycopg
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from orders_write.services import LineInput, customer_register, customer_rename, order_confirm, order_place
-from projections.drain import drain, drain_batch
+from projections.drain import _Pacer, drain, drain_all, drain_batch
 from projections.models import Checkpoint
 from projections.order_views import OrderViews
 from tests.test_atomicity import failing_trigger
@@ -172,3 +172,70 @@ def test_a_batch_costs_a_fixed_number_of_queries(customer, make_product):
         drain_batch(OrderViews(), batch_size=1000)
     # timeout, lock, read, due retries, held streams, savepoint, 3 loads, 3 upserts, release, checkpoint
     assert len(queries) <= 15, [q["sql"][:80] for q in queries]
+
+
+def backends() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+def checkpoint_position(name: str) -> int:
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=" + connection.settings_dict["NAME"]) as other:
+        row = other.execute("SELECT last_position FROM projection_checkpoint WHERE projection = %s", [name]).fetchone()
+    return row[0] if row else 0
+
+
+def test_drain_all_drains_each_projection_on_its_own_while_the_other_waits(customer, sku):
+    """One projection blocked on its table must not hold the other back (taking turns would)."""
+    order_ids = [place(customer, sku) for _ in range(3)]
+    before = backends()
+    blocker = psycopg.connect("host=127.0.0.1 user=postgres dbname=" + connection.settings_dict["NAME"])
+    blocker.execute("LOCK TABLE order_summary IN ACCESS EXCLUSIVE MODE")  # order_views drains first in turn
+    applied: dict[str, int] = {}
+
+    def drain_then_close() -> None:
+        applied.update(drain_all())
+        connections.close_all()  # this test thread's own; the drain threads must close theirs
+
+    worker = threading.Thread(target=drain_then_close)
+    try:
+        worker.start()
+        deadline = time.monotonic() + 10
+        while checkpoint_position("sales") == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        sales_done_while_blocked = checkpoint_position("sales")
+        order_views_while_blocked = checkpoint_position("order_views")
+    finally:
+        blocker.rollback()
+        blocker.close()
+        worker.join(timeout=30)
+    assert sales_done_while_blocked > 0 and order_views_while_blocked == 0
+    assert applied == {"order_views": 4, "sales": 4}  # the customer's registration and three placements
+    assert [summary(order_id)["version"] for order_id in order_ids] == [1, 1, 1]
+    assert backends() == before  # the drain threads closed their connections
+
+
+def test_the_pacer_keeps_drain_threads_within_one_batch_of_each_other():
+    pacer = _Pacer(["fast", "slow"])
+    done = {"fast": 0, "slow": 0}
+    widest_gap_while_both_ran = 0
+
+    def run(name: str, batches: int, pause: float) -> None:
+        nonlocal widest_gap_while_both_ran
+        for _ in range(batches):
+            time.sleep(pause)
+            done[name] += 1
+            if done["slow"] < 5:
+                widest_gap_while_both_ran = max(widest_gap_while_both_ran, done["fast"] - done["slow"])
+            pacer.wait_for_others(name)
+        pacer.finished(name)
+
+    threads = [threading.Thread(target=run, args=("fast", 12, 0)), threading.Thread(target=run, args=("slow", 5, 0.01))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert done == {"fast": 12, "slow": 5}  # the fast one ran on alone once the slow one had finished
+    # While both ran, the fast one started a batch only when at most one ahead: it finished at most two ahead.
+    assert widest_gap_while_both_ran == 2
