@@ -2,14 +2,16 @@
 
 One command (it takes the machine-wide bench lock)::
 
-    .venv/bin/python bench/lag.py [--rate 200] [--duration 60] [--redis] [--poison] [--no-throttle]
+    .venv/bin/python bench/lag.py [--rate 200] [--duration 60] [--redis] [--poison] [--no-throttle] [--direct N]
 
 It builds a fresh database (``lag_orm`` or ``lag_redis``), migrates, makes ``--users`` API users
 (32: one per client thread, as a shop's many clerks and integrations; with one user every
 command rewrites the same throttle row of the database cache), seeds a catalogue through the
 API, starts gunicorn and ONE real ``qcluster`` (one worker process), and places orders
 open-loop at ``--rate`` for ``--duration`` seconds (``bench/load.py``). ``--redis`` uses the
-Redis broker and cache; ``--no-throttle`` sets ``COMMAND_THROTTLE_RATE=off``. A poller
+Redis broker and cache; ``--no-throttle`` sets ``COMMAND_THROTTLE_RATE=off``; ``--direct N``
+places the orders from N writer processes calling the service instead of through HTTP
+(``bench/direct_load.py``: the projections' lag at rates the API cannot serve on two cores). A poller
 thread on its own psycopg connection reads ``order_summary`` every few milliseconds and stamps
 when each order first appears. Lag is measured two ways:
 
@@ -52,6 +54,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import stack
+from bench.direct_load import DirectLoad
 from bench.load import Ack, Api, LoadResult, OrderLoad, seed_catalogue
 
 POLL_PAUSE_SECONDS = 0.002
@@ -282,10 +285,16 @@ class Run:
         visibility = Visibility(self.url)
         poller = threading.Thread(target=visibility.run, daemon=True)
         poller.start()
-        load = OrderLoad(
-            base, tokens, customers=customers, skus=skus, rate=self.args.rate, duration=self.args.duration,
-            threads=self.args.client_threads,
-        )  # fmt: skip
+        if self.args.direct:
+            load = DirectLoad(
+                self.env, customers=customers, skus=skus, rate=self.args.rate, duration=self.args.duration,
+                writers=self.args.direct,
+            )  # fmt: skip
+        else:
+            load = OrderLoad(
+                base, tokens, customers=customers, skus=skus, rate=self.args.rate, duration=self.args.duration,
+                threads=self.args.client_threads,
+            )  # fmt: skip
         load.on_ack = visibility.on_ack
         if self.args.poison:
             threading.Timer(self.args.duration / 3, self.poison_one, [load, visibility]).start()
@@ -363,15 +372,19 @@ class Run:
         config = "Redis broker + Redis cache" if args.redis else "ORM broker + database cache"
         drill = " (poison drill)" if args.poison else ""
         print(f"\n### Lag: {args.rate:g} orders/s for {args.duration:g} s, {config}{drill}\n")
-        print(
-            f"gunicorn {args.web_workers} workers x {args.web_threads} threads, one qcluster (1 worker), "
-            f"{args.client_threads} client threads as {args.users} API users, "
-            f"command throttle {'off' if args.no_throttle else 'on (stack rate 1000000/s)'}\n"
-        )
+        if args.direct:
+            print(f"{args.direct} writer processes calling order_place (no HTTP), one qcluster (1 worker)\n")
+        else:
+            print(
+                f"gunicorn {args.web_workers} workers x {args.web_threads} threads, one qcluster (1 worker), "
+                f"{args.client_threads} client threads as {args.users} API users, "
+                f"command throttle {'off' if args.no_throttle else 'on (stack rate 1000000/s)'}\n"
+            )
         print("| measure | n | p50 ms | p90 ms | p99 ms | max ms |\n|---|---|---|---|---|---|")
         print(ms_row("lag: commit (updated_at) → visible", commit_lag))
-        print(ms_row("lag: client ack → visible", ack_lag))
-        print(ms_row("API latency: scheduled → ack (slip)", [a.acked_at - a.scheduled_at for a in result.acks]))
+        print(ms_row(f"lag: {'writer' if args.direct else 'client'} ack → visible", ack_lag))
+        latency = "service" if args.direct else "API"
+        print(ms_row(f"{latency} latency: scheduled → ack (slip)", [a.acked_at - a.scheduled_at for a in result.acks]))
         if self.poison:
             late = [a for a in acks if a.scheduled_at > self.poison["at"]]
             print(
@@ -437,6 +450,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--client-threads", type=int, default=32)
     parser.add_argument("--no-throttle", action="store_true", help="COMMAND_THROTTLE_RATE=off (no cache traffic)")
     parser.add_argument("--users", type=int, default=32, help="API users the client threads act as")
+    parser.add_argument(
+        "--direct", type=int, default=0, metavar="N",
+        help="place orders from N writer processes calling the service, not through HTTP (bench/direct_load.py)",
+    )  # fmt: skip
     parser.add_argument("--database", help="default lag_orm or lag_redis")
     parser.add_argument("--lock-held", action="store_true", help="the caller holds the bench lock (flock …)")
     return parser.parse_args()
