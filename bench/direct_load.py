@@ -23,13 +23,12 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RETRY_PAUSE_SECONDS = 0.2
-
-if __package__ in (None, ""):
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.load import Ack, LoadResult
+
+ROOT = Path(__file__).resolve().parent.parent
+RETRY_PAUSE_SECONDS = 0.2
 
 
 class DirectLoad:
@@ -49,11 +48,11 @@ class DirectLoad:
         started = time.time() + 1.0  # time for the writers to start Django before the first order is due
         spec = {"customers": self.customers, "skus": self.skus, "rate": self.rate, "duration": self.duration,
                 "writers": self.writers, "seed": self.seed, "started": started}  # fmt: skip
+        command = [sys.executable, __file__]
         children = [
             subprocess.Popen(
-                [sys.executable, __file__, json.dumps({**spec, "writer": n})],
-                cwd=ROOT, env=self.env, stdout=subprocess.PIPE, text=True,
-            )  # fmt: skip
+                [*command, json.dumps({**spec, "writer": n})], cwd=ROOT, env=self.env, stdout=subprocess.PIPE, text=True
+            )
             for n in range(self.writers)
         ]
         readers = [threading.Thread(target=self._read, args=(child,)) for child in children]

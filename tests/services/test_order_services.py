@@ -532,6 +532,23 @@ def test_order_place_needs_known_active_products(customer, make_product, problem
     assert error.details == {"lines[1].sku": ["unknown product" if problem == "unknown" else "product is retired"]}
 
 
+def test_order_place_with_no_known_product_names_each_line_not_the_customer(customer, make_product):
+    retired = make_product()
+    product_retire(sku=retired)
+    error = assert_rejected(
+        lambda: order_place(customer_id=customer, lines=[LineInput("NO-SUCH-SKU", 1), LineInput(retired, 2)]),
+        "invariant_violated",
+    )
+    assert error.details == {"lines[0].sku": ["unknown product"], "lines[1].sku": ["product is retired"]}
+
+
+def test_order_place_for_an_unknown_customer_with_unknown_products_names_the_customer(customer):
+    error = assert_rejected(
+        lambda: order_place(customer_id=customer + 10_000, lines=[LineInput("NO-SUCH-SKU", 1)]), "invariant_violated"
+    )
+    assert error.details == {"customer_id": ["unknown customer"]}
+
+
 @pytest.mark.parametrize("problem", ["unknown", "retired"])
 def test_order_line_add_needs_a_known_active_product(stage, problem):
     staged = stage(PENDING)
