@@ -175,13 +175,14 @@ def _customer_and_products(customer_id: int, skus: list[str]) -> tuple[_Customer
     per matching product, or one row with no product when none matches; no row when the customer
     is unknown), which the ORM turns into ``Product`` instances without compiling anything.
     """
-    customer_table, product_table = Customer._meta.db_table, Product._meta.db_table
-    product_columns = ", ".join(f"p.{field.column}" for field in Product._meta.concrete_fields)
+    customer_meta, product_meta = Customer._meta, Product._meta
+    product_columns = ", ".join(f"p.{field.column}" for field in product_meta.concrete_fields)
     sku_in = ", ".join(["%s"] * len(skus))
     rows = list(
         Product.objects.raw(
             f"SELECT {product_columns}, c.name AS customer_name, c.is_active AS customer_is_active "
-            f"FROM {customer_table} c LEFT JOIN {product_table} p ON p.sku IN ({sku_in}) WHERE c.id = %s",
+            f"FROM {customer_meta.db_table} c LEFT JOIN {product_meta.db_table} p ON p.sku IN ({sku_in}) "
+            f"WHERE c.{customer_meta.pk.column} = %s",
             [*skus, customer_id],
         )
     )
