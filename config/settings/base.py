@@ -154,7 +154,7 @@ COMMAND_THROTTLE_RATE = env_choice(
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate challenge turns "not logged in" into a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
