@@ -10,18 +10,17 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Field
 from django.utils.module_loading import import_string
 
 from events import Event, encode
 from orders_write import clock
 from orders_write.models import OutboxEvent
 from orders_write.models.guard import require_write_scope
+from orders_write.models.inserts import insert_rows
 
 _correlation_id: ContextVar[uuid.UUID | None] = ContextVar("correlation_id", default=None)
 
@@ -72,7 +71,7 @@ def append(events: Sequence[tuple[Event, int]], *, actor: Any) -> int:
         )
         for event, version in events
     ]
-    position = _insert(connection, rows)
+    position = _insert(rows)
     # robust: a failing nudge must not make a committed command look failed to its caller.
     transaction.on_commit(_nudge, robust=True)
     return position
@@ -93,31 +92,9 @@ _COLUMNS = (
 )
 
 
-@cache
-def _fields() -> tuple[Field, ...]:
-    return tuple(OutboxEvent._meta.get_field(name) for name in _COLUMNS)
-
-
-def _insert(connection: Any, rows: list[tuple]) -> int:
-    """Insert the rows in one statement and return the highest position given.
-
-    Every command runs this, and ``bulk_create`` (model instances, its per-object preparation
-    passes) cost about as much CPU as the insert's round trip. The fields still prepare each
-    value for the database (jsonb on PostgreSQL, text on SQLite); ``txid`` keeps its default.
-    """
-    fields = _fields()
-    quote = connection.ops.quote_name
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = (
-        f"INSERT INTO {quote(OutboxEvent._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-        f" VALUES {', '.join([row_sql] * len(rows))} RETURNING {quote(OutboxEvent._meta.pk.column)}"
-    )
-    params = [
-        field.get_db_prep_save(value, connection) for row in rows for field, value in zip(fields, row, strict=True)
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return max(position for (position,) in cursor.fetchall())
+def _insert(rows: list[tuple]) -> int:
+    """Insert the rows in one statement (``txid`` keeps its default) and return the highest position."""
+    return max(insert_rows(OutboxEvent, _COLUMNS, rows))
 
 
 def _nudge() -> None:

@@ -1,8 +1,12 @@
 """Write-side models refuse every write path that bypasses a domain service (and its outbox)."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from orders_write.models import Customer, Order, OrderLine, OutboxEvent, Product, WriteOutsideServiceError
+from orders_write.models.guard import service_write_scope
+from orders_write.models.inserts import insert_instances, insert_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +37,8 @@ def test_existing_rows_cannot_be_changed_outside_a_service(make_order, model, wr
         pytest.param(lambda: Customer.objects.create(name="x", email="x@example.com"), id="create"),
         pytest.param(lambda: Customer.objects.bulk_create([Customer(name="x", email="x@example.com")]), id="bulk"),
         pytest.param(lambda: Customer.objects.get_or_create(email="x@example.com"), id="get_or_create"),
+        pytest.param(lambda: insert_instances([Customer(name="x", email="x@example.com")]), id="insert_instances"),
+        pytest.param(lambda: insert_rows(Customer, ["name", "email"], [["x", "x@example.com"]]), id="insert_rows"),
     ],
 )
 def test_rows_cannot_be_created_outside_a_service(create):
@@ -58,3 +64,20 @@ def test_outbox_rows_are_append_only_even_inside_a_service(make_order):
     event.payload = {"tampered": True}
     with service_write_scope(), pytest.raises(ValueError, match="append-only"):
         event.save()
+
+
+def test_insert_instances_writes_what_the_orm_would_and_gives_each_its_key():
+    """The hot path's raw insert: field defaults and conversions as ``bulk_create``, keys in order."""
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    made = [Customer(name=f"Ada {n}", email=f"ada{n}@example.com", created_at=at, updated_at=at) for n in range(3)]
+    reference = Customer(name="Ref", email="ref@example.com", created_at=at, updated_at=at)
+    with service_write_scope():
+        insert_instances(made)
+        Customer.objects.bulk_create([reference])
+    stored = {row["id"]: row for row in Customer.objects.values()}
+    assert [stored[c.pk]["email"] for c in made] == [f"ada{n}@example.com" for n in range(3)]
+    assert all(not c._state.adding for c in made)
+    same_except_identity = {"id", "name", "email"}
+    assert {k: v for k, v in stored[made[0].pk].items() if k not in same_except_identity} == {
+        k: v for k, v in stored[reference.pk].items() if k not in same_except_identity
+    }
