@@ -139,7 +139,7 @@ if REDIS_URL is not None:
         raise ImproperlyConfigured(f"REDIS_URL: expected a redis:// URL, got {REDIS_URL!r}")
     del Q_CLUSTER["orm"]
     Q_CLUSTER["redis"] = REDIS_URL
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "config.redis_cache.RedisCache", "LOCATION": REDIS_URL}}
 
 # The REST API (api/): token or session auth, one error shape, throttled commands, OpenAPI 3.
 # ``off`` when something in front (a gateway) limits rates: DRF then skips the throttle without

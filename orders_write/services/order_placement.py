@@ -154,7 +154,7 @@ def _place(
         scope, key, fingerprint = idempotency
         try:
             with transaction.atomic():
-                IdempotencyRecord.objects.create(
+                record = IdempotencyRecord(
                     scope=scope,
                     key=key,
                     request_fingerprint=fingerprint,
@@ -162,6 +162,7 @@ def _place(
                     version=order.version,
                     position=position,
                 )
+                insert_instances([record])
         except IntegrityError:
             raise _KeyTakenConcurrently from None
     return CommandResult(order.pk, order.version, position)
