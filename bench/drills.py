@@ -57,7 +57,7 @@ from bench.load import Ack, Api, OrderLoad, seed_catalogue
 WRITE_DB, READ_DB, UNRELATED_DB = "drill_write", "drill_read", "drill_unrelated"
 DRILL_REDIS_DB = 7  # a Redis database of the drills' own: broker queue and cache marks start empty
 PG_RESTART = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main"]
-DRAIN_TIMEOUT = 240.0  # longer than the minute sweep plus the 30 s pending mark of a lost nudge
+DRAIN_TIMEOUT = 240.0  # longer than the minute sweep plus the pending mark of a lost nudge
 COMMAND_GIVE_UP = 120.0
 READ_TABLES = ("order_summary", "order_line_view", "daily_sales", "customer_stats", "product_sales")
 WRITE_TABLES = ("orders_write_order", "outbox_event")

@@ -13,9 +13,9 @@ What it compares, per order, in worker processes with production-like settings (
   default shared cache (Django's database cache, table ``shared_cache``) and ``REDIS_URL`` set
   (Redis cache and django-q2's Redis broker: the scale-out configuration; a Redis database index of
   its own so other runs on this machine never see its keys). No qcluster runs, so nothing clears the
-  nudge's pending mark: once per debounce window (30 s) a nudge finds it expired and enqueues a drain
-  (into ``django_q_ormq``, or the Redis list) — that is part of the service's real cost and is in the
-  figures.
+  nudge's pending mark: once per debounce window (5 s; 30 s before 2026-12-01) a nudge finds it
+  expired and enqueues a drain (into ``django_q_ormq``, or the Redis list) — that is part of the
+  service's real cost and is in the figures.
 * **crud** the baseline a CRUD app would run: in one ``transaction.atomic()`` fetch the customer
   and the products (full rows, as ``Model.objects.get``/``filter`` do), check they are active,
   ``Order.objects.create`` and ``OrderLine.objects.bulk_create`` of the same values. No outbox, no

@@ -3,7 +3,10 @@
 The nudge enqueues a drain only when none is pending (``cache.add`` on a shared cache, so
 500 commands a second enqueue a handful of tasks, not 500). The task clears the pending
 mark *before* it reads the outbox: a command committing while the drain runs always sets a
-new mark and enqueues a fresh drain, so no event waits for the minute sweep. The admin's rebuild
+new mark and enqueues a fresh drain, so no event waits for the minute sweep. The mark expires
+after ``PENDING_TIMEOUT_SECONDS`` (5 s): a worker killed holding the task leaves the mark behind,
+and nudges wait that long (at 30 s, the kill drill saw 44-47 s of lag); a busy queue gets at most
+one extra drain task per 5 s, which finds little to do. The admin's rebuild
 button queues ``rebuild_task`` here too, so a long rebuild runs on the worker, not in a request.
 
 A drain can end with committed events it could not apply: another drainer held a checkpoint
@@ -26,7 +29,7 @@ from projections.health import projection_health
 from projections.rebuild import rebuild
 
 PENDING_KEY = "projections:drain-pending"
-PENDING_TIMEOUT_SECONDS = 30  # a lost task (worker killed before it ran) blocks nudges this long at most
+PENDING_TIMEOUT_SECONDS = 5  # a lost task (worker killed before it ran) blocks nudges this long at most
 SWEEP_SCHEDULE_NAME = "projections: sweep every minute"
 FOLLOW_UP_PAUSE_SECONDS = 0.25  # while lag remains: one small drain task per pause, not a busy loop
 
