@@ -1,8 +1,8 @@
 """An open-loop order load that calls the write service directly, in writer processes: no HTTP.
 
-``bench/lag.py --direct N`` uses it to measure the projections' lag at rates the API cannot
-serve on a small machine (gunicorn spends about 8 ms of CPU per placement, so two cores top
-out near 145 orders/s with the load generator beside it). Each of ``writers`` child processes
+``bench/lag.py --direct N`` uses it to measure the projections' lag with HTTP taken out, at
+rates the API cannot serve on a small machine (gunicorn spends several ms of CPU per placement).
+Each of ``writers`` child processes
 places every ``writers``-th order of one shared schedule through ``orders_write.services.order_place``
 (the real outbox append and after-commit nudge, with an idempotency key, as the API calls it),
 retrying a failed attempt with the same key, and prints one JSON line per acknowledgement.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.load import Ack, LoadResult
+from bench.load import Ack, LoadResult, random_order
 
 ROOT = Path(__file__).resolve().parent.parent
 RETRY_PAUSE_SECONDS = 0.2
@@ -81,15 +81,13 @@ class DirectLoad:
                 self.on_ack(ack)
 
 
-def _orders(spec: dict) -> list[tuple[float, int, list[tuple[str, int]]]]:
-    """The whole schedule (every writer draws the same one and takes its share)."""
+def _orders(spec: dict) -> list[tuple[float, dict]]:
+    """The whole schedule of (due, body) (every writer draws the same one and takes its share)."""
     rng = random.Random(spec["seed"])
-    orders = []
-    for n in range(int(spec["rate"] * spec["duration"])):
-        skus = rng.sample(spec["skus"], k=min(len(spec["skus"]), rng.choice((1, 1, 2, 3))))
-        lines = [(sku, rng.randint(1, 3)) for sku in skus]
-        orders.append((spec["started"] + n / spec["rate"], rng.choice(spec["customers"]), lines))
-    return orders
+    count = int(spec["rate"] * spec["duration"])
+    return [
+        (spec["started"] + n / spec["rate"], random_order(rng, spec["customers"], spec["skus"])) for n in range(count)
+    ]
 
 
 def _writer(spec: dict) -> None:
@@ -106,7 +104,9 @@ def _writer(spec: dict) -> None:
     statuses: Counter = Counter()
     abandoned = 0
     mine = _orders(spec)[spec["writer"] :: spec["writers"]]
-    for due, customer_id, lines in mine:
+    for due, body in mine:
+        customer_id = body["customer_id"]
+        lines = [LineInput(line["sku"], line["quantity"]) for line in body["lines"]]
         if (pause := due - time.time()) > 0:
             time.sleep(pause)
         key, attempts = str(uuid.uuid4()), 0
@@ -114,10 +114,7 @@ def _writer(spec: dict) -> None:
             attempts += 1
             try:
                 with correlated(uuid.uuid4()):
-                    result = order_place(
-                        customer_id=customer_id, lines=[LineInput(sku, quantity) for sku, quantity in lines],
-                        idempotency_key=key,
-                    )  # fmt: skip
+                    result = order_place(customer_id=customer_id, lines=lines, idempotency_key=key)
             except (DatabaseError, InterfaceError) as error:  # PostgreSQL restarting, a dropped connection
                 statuses[type(error).__name__] += 1
                 if time.time() - due > 120:

@@ -95,6 +95,15 @@ def seed_catalogue(api: Api, *, customers: int, products: int, tag: str | None =
     return customer_ids, skus
 
 
+def random_order(rng: random.Random, customers: list[int], skus: list[str]) -> dict:
+    """One placement's body: a random customer, one to three distinct skus, one to three of each."""
+    lines = rng.sample(skus, k=min(len(skus), rng.choice((1, 1, 2, 3))))
+    return {
+        "customer_id": rng.choice(customers),
+        "lines": [{"sku": sku, "quantity": rng.randint(1, 3)} for sku in lines],
+    }
+
+
 class OrderLoad:
     """Place orders at ``rate`` per second for ``duration`` seconds from ``threads`` client threads."""
 
@@ -135,11 +144,7 @@ class OrderLoad:
         return self.result
 
     def _order_body(self) -> dict:
-        lines = self.random.sample(self.skus, k=min(len(self.skus), self.random.choice((1, 1, 2, 3))))
-        return {
-            "customer_id": self.random.choice(self.customers),
-            "lines": [{"sku": sku, "quantity": self.random.randint(1, 3)} for sku in lines],
-        }
+        return random_order(self.random, self.customers, self.skus)
 
     def _work(self, token: str) -> None:
         api = Api(self.base_url, token)
