@@ -21,7 +21,7 @@ from api.errors import PreconditionFailed, ProjectionLagging
 from orders_write.errors import VersionConflict
 from orders_write.outbox import correlated
 from orders_write.services import CommandResult
-from projections.consistency import wait_for_position, watermark
+from projections.runtime.watermark import wait_for_position, watermark
 
 MAX_POSITION = 2**63 - 1
 MAX_VERSION = 2**31 - 1

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from projections.health import projection_health
+from projections.runtime.status import consumer_health
 
 
 @never_cache
@@ -44,7 +44,7 @@ def _database(alias: str) -> dict:
 
 
 def _projections() -> dict:
-    report = projection_health()
+    report = consumer_health()
     now = timezone.now()
     heartbeats = [row["heartbeat_at"] for row in report if row["heartbeat_at"] is not None]
     newest = max(heartbeats, default=None)

@@ -107,9 +107,9 @@ def _django() -> None:
 def _empty_read_side() -> None:
     from django.db import connection
 
-    from projections.registry import all_projections
+    from projections.runtime.registry import projections
 
-    tables = [table for projection in all_projections().values() for table in projection.tables]
+    tables = [table for projection in projections().values() for table in projection.tables()]
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(tables)}, projection_checkpoint, projection_parked_stream")
 
@@ -122,8 +122,8 @@ def _usage(started_cpu: float) -> dict:
 def _child_drain(capture: Path) -> dict:
     """Drain everything from position 0, recording each multi-row upsert (one pickle record per batch)."""
     _django()
-    from projections import drain as drain_module
     from projections import sql
+    from projections.runtime import loop as drain_module
 
     _empty_read_side()
     original = sql._insert_on_conflict
@@ -173,9 +173,9 @@ def _child_raw(capture: Path) -> dict:
     import psycopg
     from django.db import connection
 
-    from projections.registry import all_projections
+    from projections.runtime.registry import projections
 
-    tables = [table for projection in all_projections().values() for table in projection.tables]
+    tables = [table for projection in projections().values() for table in projection.tables()]
     settings = connection.settings_dict
     url = f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
     rows = statements = 0

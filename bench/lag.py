@@ -175,8 +175,8 @@ def api_users(env: dict[str, str], count: int) -> list[str]:
 def projections_handling(env: dict[str, str], event_type: str) -> set[str]:
     """Ask Django (in a helper process) which projections handle ``event_type``."""
     code = (
-        "from projections.registry import all_projections; "
-        f"print('HANDLED BY', *sorted(n for n, p in all_projections().items() if {event_type!r} in p.event_types()))"
+        "from projections.runtime.registry import consumers; "
+        f"print('HANDLED BY', *sorted(n for n, p in consumers().items() if {event_type!r} in p.event_types()))"
     )
     output = stack.manage(env, "shell", "-c", code)
     return set(next(line for line in output.splitlines() if line.startswith("HANDLED BY ")).split()[2:])

@@ -2,37 +2,53 @@
 
 Only the standard library and psycopg run here, so a harness that imports this module stays a
 plain client of the system it measures. Every child runs ``manage.py`` (or gunicorn) with its
-own environment, in its own process group, logging to ``var/bench-logs/``.
+own environment, in its own process group, logging to ``var/bench-logs/`` (created on first use).
+
+The harnesses' databases live on the PostgreSQL server ``DATABASE_URL`` names (its user, host
+and port; the database part is ignored), ``postgres://postgres@127.0.0.1:5432`` when it is unset,
+so a harness runs against whatever server the test suite uses. Each harness drops and creates
+the databases it names there.
 
 Measured runs take ``bench_lock()``: PostgreSQL's drain horizon (``pg_snapshot_xmin``) and the
 two cores are shared by every database on the server, so two measured runs at once distort
-each other (one run's long transaction holds back the other's drain).
+each other (one run's long transaction holds back the other's drain). The lock is a file,
+``$ORDERS_BENCH_LOCK``, by default ``orders-bench.lock`` in the system's temporary directory
+(``tempfile.gettempdir()``): one per machine, whichever clone the harness runs from.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
+import pwd
+import shlex
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.client import HTTPConnection
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 LOG_DIR = ROOT / "var" / "bench-logs"
-SERVER_URL = "postgres://postgres@127.0.0.1:5432"
+DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379"
-LOCK_PATH = Path("/tmp/orders-bench.lock")
+LOCK_PATH_VARIABLE = "ORDERS_BENCH_LOCK"
 LOCK_HELD_VARIABLE = "ORDERS_BENCH_LOCK_HELD"
+
+
+def lock_path() -> Path:
+    return Path(os.environ.get(LOCK_PATH_VARIABLE) or Path(tempfile.gettempdir()) / "orders-bench.lock")
 
 
 @contextlib.contextmanager
@@ -46,7 +62,9 @@ def bench_lock() -> Iterator[None]:
     if os.environ.get(LOCK_HELD_VARIABLE):
         yield
         return
-    with LOCK_PATH.open("a") as handle:
+    path = lock_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         os.environ[LOCK_HELD_VARIABLE] = "1"
         try:
@@ -57,7 +75,11 @@ def bench_lock() -> Iterator[None]:
 
 
 def database_url(name: str) -> str:
-    return f"{SERVER_URL}/{name}"
+    """The URL of database ``name`` on the server ``DATABASE_URL`` names."""
+    server = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_SERVER_URL)
+    if server.scheme not in {"postgres", "postgresql"}:
+        raise SystemExit(f"the benchmarks need PostgreSQL: DATABASE_URL is {server.scheme}://…, not postgres://…")
+    return urlunsplit(server._replace(path=f"/{name}"))
 
 
 def create_database(name: str) -> str:
@@ -66,6 +88,51 @@ def create_database(name: str) -> str:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
     return database_url(name)
+
+
+def require_database(name: str, *, made_by: str) -> str:
+    """Return the URL of an existing database; stop with how to make it when there is none."""
+    with psycopg.connect(database_url("postgres")) as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+    if not found:
+        raise SystemExit(f"no database {name!r} on the server of DATABASE_URL; load it first:\n    {made_by}")
+    return database_url(name)
+
+
+@functools.cache
+def postgres_control() -> tuple[str, ...]:
+    """``pg_ctl`` for the server of ``DATABASE_URL``; append the action (``restart -m immediate``).
+
+    The binaries are those the server runs (the first word of ``postmaster.opts``), so no
+    PostgreSQL version is assumed, and ``restart`` reuses the server's own options (a Debian
+    cluster's ``config_file``, a scratch cluster's port), starting a stopped server with them too.
+    Run as the data directory's owner when the caller is root; the server must be on this
+    machine. Cached: ask while the server answers, use it while it is down.
+    """
+    with psycopg.connect(database_url("postgres"), autocommit=True) as connection:
+        data = Path(connection.execute("SHOW data_directory").fetchone()[0])
+    try:
+        binary = Path(shlex.split((data / "postmaster.opts").read_text())[0])
+    except OSError as error:
+        raise RuntimeError(f"cannot control the PostgreSQL server of {data} from here: {error}") from error
+    command = (str(binary.with_name("pg_ctl")), "-D", str(data), "-w")
+    owner = data.stat().st_uid
+    if os.geteuid() == 0 and owner != 0:
+        command = ("runuser", "-u", pwd.getpwuid(owner).pw_name, "--", *command)
+    return command
+
+
+def restart_postgres(*options: str) -> None:
+    """Restart the server of ``DATABASE_URL`` (or start it with its own options when it is down)."""
+    with log_file("postgres").open("a") as log:  # the restarted server writes to it too, not to a pipe
+        subprocess.run([*postgres_control(), "restart", *options], stdout=log, stderr=subprocess.STDOUT,
+                       check=True, timeout=120)  # fmt: skip
+
+
+def log_file(name: str) -> Path:
+    """``var/bench-logs/<name>.log``, its directory created on first use."""
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    return LOG_DIR / f"{name}.log"
 
 
 def stack_env(url: str, *, read_url: str | None = None, redis: bool = False, **extra: str) -> dict[str, str]:
@@ -133,8 +200,7 @@ class Child:
     log_path: Path = field(init=False)
 
     def __post_init__(self) -> None:
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
-        self.log_path = LOG_DIR / f"{self.name}.log"
+        self.log_path = log_file(self.name)
 
     def start(self) -> Child:
         with self.log_path.open("a") as log:

@@ -1,8 +1,9 @@
 """Time placing an order through the domain service against a plain CRUD write of the same rows.
 
-One command (PostgreSQL on 127.0.0.1, holds the machine-wide bench lock)::
+One command (the PostgreSQL server of ``DATABASE_URL``, see ``bench/stack.py``; holds the
+machine-wide bench lock)::
 
-    .venv/bin/python bench/writes.py [--orders 300] [--rounds 6] [--seconds 4] [--throughput-rounds 2]
+    .venv/bin/python -m bench.writes [--orders 300] [--rounds 6] [--seconds 4] [--throughput-rounds 2]
 
 What it compares, per order, in worker processes with production-like settings (``DEBUG`` off):
 
@@ -18,11 +19,14 @@ What it compares, per order, in worker processes with production-like settings (
   service's real cost and is in the figures.
 * **crud** the baseline a CRUD app would run: in one ``transaction.atomic()`` fetch the customer
   and the products (full rows, as ``Model.objects.get``/``filter`` do), check they are active,
-  ``Order.objects.create`` and ``OrderLine.objects.bulk_create`` of the same values. No outbox, no
-  nudge. The write-side models refuse writes outside a service (``orders_write/models/guard.py``);
-  the baseline opens the one sanctioned write scope, ``service_write_scope()`` (what the services'
-  ``@command`` opens), around its atomic block. That scope is a context variable, so the baseline
-  pays the same ORM costs as an unguarded CRUD app and nothing of the service's outbox.
+  insert the order (``RETURNING id``, as ``Order.objects.create``) and its lines in one multi-row
+  statement (as ``OrderLine.objects.bulk_create``) with the same values. No outbox, no nudge, no
+  write guard. It is SQL on Django's connection, not the write-side models: a benchmark changes
+  the write side only through the services, the API or raw SQL in its own database (the
+  import-linter contracts in ``pyproject.toml``). So the baseline pays the round trips and the
+  transaction of a CRUD app but not the ORM's compile and model instances; the service inserts
+  its rows with raw statements too (ADR 0014), so the ratio is what the service adds on top:
+  validation, the outbox row and the nudge.
 
 How: two worker processes per configuration (``--worker``; Django set up inside them) take JSON
 commands on stdin. Latency: ``--rounds`` rounds of ``--orders`` orders per variant on one worker,
@@ -33,11 +37,12 @@ equally; the ratio is service / crud of the same run. Throughput: ``--seconds`` 
 Checks afterwards (exit 1 when one fails): every service order has exactly one ``OrderPlaced``
 outbox event and crud orders none; every order has lines; the order count matches what the
 workers reported. Exit 1 as well when the default configuration's service is over ``--target``
-(1.3) times the baseline by mean or p50.
+(1.3) times the baseline by mean or p50, unless ``--ignore-targets`` (a tiny smoke run, whose
+ratios are noise). The workers log to ``var/bench-logs/writes-*.log``.
 
 Other modes::
 
-    bench/writes.py --profile [--orders 2000]   # cProfile of the service in a worker, and the SQL of one order
+    .venv/bin/python -m bench.writes --profile [--orders 2000]   # cProfile of the service in a worker, and the SQL of one order
 """
 
 from __future__ import annotations
@@ -52,8 +57,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench import stack
 
 DATABASE = "bench_writes"
@@ -61,6 +64,9 @@ REDIS_DB_URL = "redis://127.0.0.1:6379/11"  # a Redis database of this bench's o
 BENCH_USER = "bench"
 VARIANTS = ("crud", "service", "service+redis")
 SEED = 20261123
+# Every column, as ``Model.objects.get``/``filter`` read them; the crud baseline indexes the rows by position.
+CUSTOMER_COLUMNS = "id, name, email, is_active, version, created_at, updated_at"
+PRODUCT_COLUMNS = "id, sku, name, price, is_active, version, created_at, updated_at"
 
 # ---------------------------------------------------------------------------------------------
 # Django side: runs only in child processes (``--seed``, ``--worker``, ``--check``).
@@ -91,12 +97,14 @@ class Placer:
         import random
 
         from django.contrib.auth import get_user_model
-
-        from orders_write.models import Customer, Product
+        from django.db import connection
 
         self.actor = get_user_model()._default_manager.get_by_natural_key(BENCH_USER)
-        self.customers = list(Customer.objects.order_by("id").values_list("id", flat=True))
-        self.skus = list(Product.objects.order_by("sku").values_list("sku", flat=True))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM orders_write_customer ORDER BY id")
+            self.customers = [customer_id for (customer_id,) in cursor.fetchall()]
+            cursor.execute("SELECT sku FROM orders_write_product ORDER BY sku")
+            self.skus = [sku for (sku,) in cursor.fetchall()]
         self.random = random.Random(seed)
 
     def next_order(self) -> tuple[int, list[tuple[str, int]]]:
@@ -119,45 +127,47 @@ class Placer:
         return result.order_id
 
     def crud(self, customer_id: int, lines: list[tuple[str, int]]) -> int:
-        """The same order and lines as a CRUD app writes them: no events, no outbox, no nudge."""
+        """The same order and lines as a CRUD app writes them: no events, no outbox, no nudge.
+
+        The statements an ORM CRUD app sends (full rows read, the order inserted ``RETURNING id``,
+        its lines in one multi-row insert), written as SQL on Django's connection. Table names are
+        quoted as the ORM quotes them, so ``--profile`` labels both variants' statements alike.
+        """
         from django.conf import settings
-        from django.db import transaction
+        from django.db import connection, transaction
         from django.utils import timezone
 
-        from orders_write.models import Customer, Order, OrderLine, Product
-        from orders_write.models.guard import service_write_scope
-
-        with service_write_scope(), transaction.atomic():
-            customer = Customer.objects.get(pk=customer_id)
-            products = {p.sku: p for p in Product.objects.filter(sku__in=[sku for sku, _ in lines])}
-            if not customer.is_active or len(products) != len(lines) or not all(p.is_active for p in products.values()):
-                raise ValueError("inactive customer or unknown product")
+        skus = [sku for sku, _ in lines]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f'SELECT {CUSTOMER_COLUMNS} FROM "orders_write_customer" WHERE id = %s', [customer_id])
+            customer = cursor.fetchone()
+            cursor.execute(f'SELECT {PRODUCT_COLUMNS} FROM "orders_write_product" WHERE sku = ANY(%s)', [skus])
+            products = {row[1]: row for row in cursor.fetchall()}  # sku -> (id, sku, name, price, is_active, …)
+            if customer is None or not customer[3] or len(products) != len(lines):
+                raise ValueError("unknown or inactive customer, or unknown product")
+            if not all(product[4] for product in products.values()):
+                raise ValueError("inactive product")
             now = timezone.now()
-            subtotal = sum(products[sku].price * quantity for sku, quantity in lines)
-            order = Order.objects.create(
-                customer=customer,
-                status="PENDING",
-                currency=settings.SHOP_CURRENCY,
-                subtotal=subtotal,
-                discount=0,
-                total=subtotal,
-                item_count=sum(quantity for _, quantity in lines),
-                placed_at=now,
-                updated_at=now,
+            subtotal = sum(products[sku][3] * quantity for sku, quantity in lines)
+            items = sum(quantity for _, quantity in lines)
+            cursor.execute(
+                'INSERT INTO "orders_write_order" (customer_id, status, currency, subtotal, discount, discount_percent,'
+                " total, item_count, tracking_number, cancel_reason, version, placed_at, updated_at)"
+                " VALUES (%s, 'PENDING', %s, %s, 0, NULL, %s, %s, '', '', 1, %s, %s) RETURNING id",
+                [customer_id, settings.SHOP_CURRENCY, subtotal, subtotal, items, now, now],
             )
-            OrderLine.objects.bulk_create(
-                OrderLine(
-                    order=order,
-                    product=products[sku],
-                    sku=sku,
-                    product_name=products[sku].name,
-                    quantity=quantity,
-                    unit_price=products[sku].price,
-                    line_total=products[sku].price * quantity,
-                )
+            (order_id,) = cursor.fetchone()
+            line_rows = [
+                (order_id, products[sku][0], sku, products[sku][2], quantity, products[sku][3],
+                 products[sku][3] * quantity)
                 for sku, quantity in lines
+            ]  # fmt: skip
+            cursor.execute(
+                'INSERT INTO "orders_write_orderline" (order_id, product_id, sku, product_name, quantity, unit_price,'
+                " line_total) VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(line_rows)) + " RETURNING id",
+                [value for row in line_rows for value in row],
             )
-        return order.pk
+        return order_id
 
     def run(self, variant: str, *, orders: int = 0, seconds: float = 0.0) -> dict:
         """Place ``orders`` orders (or as many as fit in ``seconds``); return count, elapsed and per-order ms."""
@@ -307,15 +317,17 @@ def check(expected: dict[str, int]) -> None:
 class Worker:
     name: str
     process: subprocess.Popen
+    log_path: Path
 
     @classmethod
     def start(cls, name: str, env: dict[str, str], seed: int) -> Worker:
-        log = (stack.LOG_DIR / f"writes-{name}.log").open("a")
-        process = subprocess.Popen(
-            [stack.PYTHON, __file__, "--worker", "--seed", str(seed)],
-            cwd=stack.ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
-        )  # fmt: skip
-        worker = cls(name, process)
+        log_path = stack.log_file(f"writes-{name}")
+        with log_path.open("a") as log:  # the worker keeps its own copy of the descriptor
+            process = subprocess.Popen(
+                [stack.PYTHON, "-m", "bench.writes", "--worker", "--seed", str(seed)],
+                cwd=stack.ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
+            )  # fmt: skip
+        worker = cls(name, process, log_path)
         worker.expect("READY")
         return worker
 
@@ -323,7 +335,7 @@ class Worker:
         while True:
             line = self.process.stdout.readline()
             if not line:
-                raise RuntimeError(f"worker {self.name} exited (see var/bench-logs/writes-{self.name}.log)")
+                raise RuntimeError(f"worker {self.name} exited (see {self.log_path})")
             if line.startswith(prefix):
                 return line[len(prefix) :].strip()
 
@@ -349,9 +361,10 @@ class Worker:
 
 
 def run_django(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run([stack.PYTHON, __file__, *args], cwd=stack.ROOT, env=env, capture_output=True, text=True)
+    command = [stack.PYTHON, "-m", "bench.writes", *args]
+    result = subprocess.run(command, cwd=stack.ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
-        raise RuntimeError(f"writes.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        raise RuntimeError(f"bench.writes {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
     return result.stdout
 
 
@@ -485,7 +498,7 @@ def measure(args: argparse.Namespace) -> int:
         print(f"INVARIANT FAILED: {problem}")
     if not met:
         print(f"TARGET MISSED: order_place (default configuration) over {args.target}x the CRUD baseline")
-    return 0 if met and not checked["problems"] else 1
+    return 0 if (met or args.ignore_targets) and not checked["problems"] else 1
 
 
 def profile_mode(args: argparse.Namespace) -> int:
@@ -527,6 +540,7 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--products", type=int, default=100)
     parser.add_argument("--target", type=float, default=1.3, help="max service / crud time per order")
+    parser.add_argument("--ignore-targets", action="store_true", help="exit 1 only when a check fails (smoke runs)")
     parser.add_argument("--database", default=DATABASE)
     parser.add_argument("--profile", action="store_true", help="profile the service instead of measuring")
     parser.add_argument("--redis", action="store_true", help="with --profile: also profile with REDIS_URL set")

@@ -6,3 +6,8 @@ class OrdersWriteConfig(AppConfig):
 
     name = "orders_write"
     verbose_name = "Orders (write side)"
+
+    def ready(self) -> None:
+        from orders_write import timelines
+
+        timelines.connect()

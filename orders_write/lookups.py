@@ -1,11 +1,18 @@
 """Read-only questions about write-side state, for code that must not touch the models.
 
-Management commands (``seed_demo``) need to know which customers and products exist before
+Management commands (``seed_demo``) and ``verify_projections`` (through the projections'
+``write_side_differences``) need to know which customers and products exist before
 they call the domain services, but they may import neither the aggregates nor their
 managers: any write must go through ``orders_write.services``. These functions only read,
 each with one query, and return plain values rather than model instances.
 """
 
+from datetime import UTC
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce, TruncDate
+
+from events import OrderStatus
 from orders_write.models import Customer, Order, Product
 
 
@@ -42,3 +49,45 @@ def product_skus() -> set[str]:
 def product_prices_active() -> dict[str, int]:
     """Return the catalogue price, in minor units, of every product on sale, by sku in sku order."""
     return dict(Product.objects.filter(is_active=True).order_by("sku").values_list("sku", "price"))
+
+
+def order_facts() -> dict[int, tuple]:
+    """Return per order ``(id, customer_id, customer name, status, subtotal, discount, total,
+    item_count, version, line count)``, the figures ``verify_projections`` holds the order views to."""
+    rows = Order.objects.annotate(line_count=Count("lines")).values_list(
+        "id", "customer_id", "customer__name", "status", "subtotal", "discount", "total", "item_count", "version",
+        "line_count",
+    )  # fmt: skip
+    return {row[0]: row for row in rows}
+
+
+def daily_sales_facts() -> dict[str, tuple[int, int, int, int]]:
+    """Return per UTC day of placement: orders, cancellations, revenue and discounts of the kept ones."""
+    cancelled = Q(status=OrderStatus.CANCELLED)
+    rows = (
+        Order.objects.annotate(day=TruncDate("placed_at", tzinfo=UTC))
+        .values("day")
+        .annotate(
+            orders=Count("id"),
+            cancellations=Count("id", filter=cancelled),
+            revenue=Coalesce(Sum("total", filter=~cancelled), 0),
+            discounts=Coalesce(Sum("discount", filter=~cancelled), 0),
+        )
+        .values_list("day", "orders", "cancellations", "revenue", "discounts")
+    )
+    return {str(day): tuple(int(value) for value in values) for day, *values in rows}
+
+
+def customer_sales_facts() -> dict[str, tuple[int, int, int]]:
+    """Return per customer with orders: orders, cancellations and lifetime value of the kept ones."""
+    cancelled = Q(status=OrderStatus.CANCELLED)
+    rows = (
+        Order.objects.values("customer_id")
+        .annotate(
+            orders=Count("id"),
+            cancellations=Count("id", filter=cancelled),
+            value=Coalesce(Sum("total", filter=~cancelled), 0),
+        )
+        .values_list("customer_id", "orders", "cancellations", "value")
+    )
+    return {str(customer_id): tuple(int(value) for value in values) for customer_id, *values in rows}

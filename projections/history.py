@@ -7,22 +7,15 @@ old schema versions come back upcast, in the shape the current code writes.
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from django.db import connections
 from django.utils import timezone
 
 from events import OrderEvent, decode, encode
 from events.replay import replay_order
-from projections.outbox_reader import WRITE_DB
-
-_HISTORY = """
-    SELECT position, aggregate_version, event_type, schema_version, payload, occurred_at, actor, correlation_id
-    FROM outbox_event
-    WHERE aggregate_type = %s AND aggregate_id = %s{until}
-    ORDER BY aggregate_version
-"""
+from projections.store import event_store
+from projections.store.events import aware
 
 
 def order_history(*, order_id: int) -> list[dict[str, Any]]:
@@ -80,28 +73,15 @@ def order_as_of(*, order_id: int, at: datetime) -> dict[str, Any] | None:
 
 def _events(order_id: int, *, until: datetime | None) -> list[tuple]:
     """Return ``(position, version, event, occurred_at, actor, correlation_id)`` in version order."""
-    connection = connections[WRITE_DB]
-    params: list[Any] = [OrderEvent.aggregate_type, order_id]
-    if until is not None:
-        params.append(connection.ops.adapt_datetimefield_value(until))  # naive UTC text on SQLite
-    with connection.cursor() as cursor:
-        cursor.execute(_HISTORY.format(until="" if until is None else " AND occurred_at <= %s"), params)
-        rows = cursor.fetchall()
+    rows = event_store().history(aggregate_type=OrderEvent.aggregate_type, aggregate_id=order_id, until=until)
     return [
         (
             position,
             version,
             decode(event_type, schema_version, json.loads(payload) if isinstance(payload, str) else payload),
-            _aware(occurred_at),
+            aware(occurred_at),
             actor,
             str(uuid.UUID(str(correlation_id))),
         )
         for position, version, event_type, schema_version, payload, occurred_at, actor, correlation_id in rows
     ]
-
-
-def _aware(value: datetime | str) -> datetime:
-    """SQLite hands back UTC datetimes naive (or as text); PostgreSQL aware."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if timezone.is_naive(value) else value

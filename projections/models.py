@@ -9,7 +9,12 @@ from django.db import models
 
 
 class Checkpoint(models.Model):
+    """One consumer's position (projection or relay); ``projection`` is the consumer's name."""
+
     projection = models.CharField(max_length=64, primary_key=True)
+    # The outbox timeline (cluster) the position was taken on: transaction ids compare only
+    # within one (ADR 0017). 1 is the cluster the outbox was created on.
+    timeline = models.BigIntegerField(default=1)
     # The last applied event's writing transaction (PostgreSQL xid8 as an integer; 0 on SQLite)
     # and position: the drain resumes strictly after (last_txid, last_position).
     last_txid = models.BigIntegerField(default=0)
@@ -71,3 +76,39 @@ class ProjectionHealth(Checkpoint):
         proxy = True
         verbose_name = "projection health"
         verbose_name_plural = "projection health"
+
+
+class OrderViewsCustomer(models.Model):
+    """order_views' own record of customer names (DDL in migration 0002; see ``order_views``)."""
+
+    customer_id = models.BigIntegerField(primary_key=True)
+    name = models.CharField(max_length=200)
+    version = models.IntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "order_views_customer"
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class SalesOrderState(models.Model):
+    """What the sales projection has counted per order (DDL in migration 0004; see ``sales``)."""
+
+    order_id = models.BigIntegerField(primary_key=True)
+    version = models.IntegerField()
+    customer_id = models.BigIntegerField()
+    day = models.DateField()
+    placed_at = models.DateTimeField()
+    cancelled = models.BooleanField()
+    total = models.BigIntegerField()
+    discount = models.BigIntegerField()
+    lines = models.TextField()
+
+    class Meta:
+        managed = False
+        db_table = "sales_order_state"
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} v{self.version}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from config.databases import read_alias
 from events import (
     CustomerDeactivated,
     CustomerRegistered,
@@ -31,8 +32,10 @@ from events import (
     OrderShipped,
     OrderStatus,
 )
-from projections.outbox_reader import StoredEvent
-from projections.registry import Projection, already_applied
+from orders_read.models import CustomerSales, CustomerStats, DailySales, ProductSales
+from orders_write import lookups
+from projections.models import SalesOrderState
+from projections.runtime.consumer import Projection, already_applied
 from projections.sales_contributions import (
     CUSTOMER_SALES_INCREMENTS,
     DAILY_INCREMENTS,
@@ -41,9 +44,10 @@ from projections.sales_contributions import (
     Deltas,
     OrderState,
 )
-from projections.sql import bulk_increment, bulk_upsert, fetch_matching, in_clause
+from projections.sql import bulk_increment, bulk_upsert, columns_of, fetch_matching, in_clause
+from projections.store import StoredEvent
 
-STATE_COLUMNS = ("order_id", "version", "customer_id", "day", "placed_at", "cancelled", "total", "discount", "lines")
+STATE_COLUMNS = columns_of(SalesOrderState)
 CUSTOMER_COLUMNS = ("name", "email", "is_active", "version", "last_order_at")
 
 
@@ -129,7 +133,28 @@ HANDLERS = {
 class Sales(Projection):
     name = "sales"
     handlers = HANDLERS
-    tables = ("daily_sales", "product_sales", "customer_sales", "customer_stats", "sales_order_state")
+    models = (DailySales, ProductSales, CustomerSales, CustomerStats, SalesOrderState)
+    version_rows = {"order": (SalesOrderState, "order_id"), "customer": (CustomerStats, "customer_id")}
+
+    def write_side_differences(self, *, caught_up: bool) -> list[str]:
+        """Compare the day and customer sums with the orders' own, once every event is applied.
+
+        Sums cannot be compared row by row at equal versions as orders can, so while the
+        projection is behind there is nothing to say.
+        """
+        if not caught_up:
+            return []
+        daily = DailySales.objects.using(read_alias()).values_list(
+            "day", "orders", "cancellations", "revenue", "discount_total"
+        )
+        customers = (
+            CustomerStats.objects.using(read_alias())
+            .filter(order_count__gt=0)
+            .values_list("customer_id", "order_count", "cancelled_count", "lifetime_value")
+        )
+        return _compare_sums("daily_sales", lookups.daily_sales_facts(), daily) + _compare_sums(
+            "customer_stats", lookups.customer_sales_facts(), customers
+        )
 
     def apply(self, events: Sequence[StoredEvent], cursor: Any) -> None:
         batch = self._load(events, cursor)
@@ -243,3 +268,9 @@ def _aware(value: datetime | str | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _compare_sums(table: str, written: dict[str, tuple], projected_rows: Any) -> list[str]:
+    projected = {str(key): tuple(int(value) for value in values) for key, *values in projected_rows}
+    wrong = [key for key in sorted(written.keys() | projected.keys()) if written.get(key) != projected.get(key)]
+    return [f"{table}: {key} is {projected.get(key)}, the orders say {written.get(key)}" for key in wrong[:5]]

@@ -24,9 +24,9 @@ from django.core.cache import cache
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
-from projections.drain import drain_all
-from projections.health import projection_health
-from projections.rebuild import rebuild
+from projections.runtime.loop import drain_all
+from projections.runtime.rebuild import rebuild
+from projections.runtime.status import consumer_health
 
 PENDING_KEY = "projections:drain-pending"
 PENDING_TIMEOUT_SECONDS = 5  # a lost task (worker killed before it ran) blocks nudges this long at most
@@ -57,7 +57,7 @@ def drain_task() -> dict[str, int]:
     applied = drain_all()
     if any(applied.values()):
         logger.info("drained %s", applied)
-    if not Conf.SYNC and any(row["lag_events"] for row in projection_health()):
+    if not Conf.SYNC and any(row["lag_events"] for row in consumer_health()):
         time.sleep(FOLLOW_UP_PAUSE_SECONDS)  # in sync mode the follow-up would recurse in the caller
         nudge()
     return applied
@@ -81,5 +81,5 @@ def ensure_sweep_schedule(**kwargs) -> None:
 def rebuild_task(name: str) -> dict[str, int]:
     """Rebuild projection ``name`` from the log and swap it in; queued by the admin's rebuild button."""
     result = rebuild(name)
-    logger.info("rebuilt %s from %d events, at position %d", name, result.events, result.position[1])
-    return {"events": result.events, "position": result.position[1]}
+    logger.info("rebuilt %s from %d events, at position %d", name, result.events, result.position.position)
+    return {"events": result.events, "position": result.position.position}

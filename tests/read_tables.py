@@ -3,7 +3,7 @@
 from django.core.cache import cache
 from django.db import connection
 
-from projections.registry import all_projections
+from projections.runtime.registry import projections
 
 
 def empty_read_tables() -> None:
@@ -13,7 +13,7 @@ def empty_read_tables() -> None:
     indexes, enough to tip the query plans that later tests (tests/read) assert. Inside a
     rolled-back test a truncated table simply keeps its old, untouched storage.
     """
-    tables = sorted({table for projection in all_projections().values() for table in projection.tables})
+    tables = sorted({table for projection in projections().values() for table in projection.tables()})
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"TRUNCATE {', '.join(tables)}")

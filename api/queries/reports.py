@@ -12,8 +12,8 @@ from api.permissions import VIEW_REPORTS, any_of
 from api.schema import QUERY_HEADERS, errors
 from events import OrderStatus
 from orders_read import queries
-from projections.health import projection_health
-from projections.registry import all_projections
+from projections.runtime.registry import consumers
+from projections.runtime.status import consumer_health
 
 DEFAULT_RANGE_DAYS = 30
 MAX_RANGE_DAYS = 366  # a daily series is one row per day: keep a response bounded
@@ -175,7 +175,7 @@ class ProjectionsApi(ReportApi):
 
     @property
     def projections(self) -> tuple[str, ...]:
-        return tuple(all_projections())
+        return tuple(consumers())
 
     @extend_schema(
         summary="Health of every projection: position, lag, heartbeat, state",
@@ -184,4 +184,4 @@ class ProjectionsApi(ReportApi):
         tags=["reports"],
     )
     def get(self, request):
-        return Response({"results": projection_health(), "next": None})
+        return Response({"results": consumer_health(), "next": None})

@@ -107,6 +107,12 @@ SHOP_CURRENCY = env_choice("SHOP_CURRENCY", "EUR", pattern=r"[A-Z]{3}", meaning=
 
 # Called after each committed command so projections can catch up at once (dotted path).
 OUTBOX_NUDGE = env_str("OUTBOX_NUDGE", "projections.tasks.nudge")
+# Every reader of the outbox the consumer runtime drains (projections and relays), by class path.
+# Adding a read table is one module and one line here (docs/decisions/0016-one-consumer-runtime.md).
+CONSUMERS = [
+    "projections.order_views.OrderViews",
+    "projections.sales.Sales",
+]
 
 # A cache every process shares (web, qcluster workers): the drain's debounce mark and
 # django-q2's monitor live here. The database by default, Redis when REDIS_URL is set.

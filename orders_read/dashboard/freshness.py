@@ -11,8 +11,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from projections.consistency import watermark
-from projections.health import projection_health
+from projections.runtime.status import consumer_health
+from projections.runtime.watermark import watermark
 
 # The projections whose tables the dashboard reads: order_summary (order_views); daily_sales,
 # product_sales, customer_sales and customer_stats (sales).
@@ -42,11 +42,11 @@ class Freshness:
 def freshness() -> Freshness:
     """Return the watermark, the "as of" time and one health row per projection.
 
-    Cost: ``projection_health`` (three queries plus one per projection) and ``watermark`` (one
+    Cost: ``consumer_health`` (three queries plus one per projection) and ``watermark`` (one
     plus one per projection); the checkpoints and the outbox head, never the write tables.
     """
     now = timezone.now()
-    rows = [_presented(row, now) for row in projection_health()]
+    rows = [_presented(row, now) for row in consumer_health()]
     position = watermark(DASHBOARD_PROJECTIONS)
     behind = [row for row in rows if row["name"] in DASHBOARD_PROJECTIONS]
     lag_events = sum(row["lag_events"] for row in behind)

@@ -13,8 +13,19 @@ from django.db import models
 
 from orders_write.models.guard import GuardedModel
 
+# The outbox writers' lock (ADR 0015). Every transaction that may write outbox rows takes
+# ``pg_advisory_xact_lock_shared(OUTBOX_WRITER_LOCK)`` as its first statement, before it has a
+# transaction id (``orders_write.outbox.writer_lock``), so the drain's horizon can wait for those
+# transactions only (``projections.store.horizon``). One bigint key: ``pg_locks`` shows it as
+# ``classid`` = its high 32 bits, ``objid`` = its low 32 bits, ``objsubid`` = 1. The bytes spell
+# "outbox"; the high half is neither 0 nor 0xFFFFFFFF, so no int4 key (``hashtext``) can collide.
+OUTBOX_WRITER_LOCK = 0x6F7574626F78
+
 
 class OutboxEvent(GuardedModel):
+    # The key, for readers that find this model through the app registry (projections.store.horizon).
+    WRITER_LOCK = OUTBOX_WRITER_LOCK
+
     position = models.BigAutoField(primary_key=True)
     event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     aggregate_type = models.CharField(max_length=32)

@@ -7,7 +7,7 @@ from typing import ParamSpec, TypeVar
 
 from django.db import transaction
 
-from orders_write import clock
+from orders_write import clock, outbox
 from orders_write.errors import VersionConflict
 from orders_write.models.guard import service_write_scope
 
@@ -34,11 +34,18 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
     ``durable=True`` makes nesting a service inside someone else's transaction an error, so
     the service's commit really is the moment its change and its events become visible.
     The clock is read once: the state's timestamps and its events' ``occurred_at`` agree.
+    The transaction's first statement takes the outbox writers' lock (before any write gives it a
+    transaction id), so the drain waits for it and not for unrelated transactions (ADR 0015).
     """
 
     @functools.wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        with transaction.atomic(durable=True), service_write_scope(), clock.frozen_at(clock.now()):
+        with (
+            transaction.atomic(durable=True),
+            outbox.writer_lock(),
+            service_write_scope(),
+            clock.frozen_at(clock.now()),
+        ):
             return func(*args, **kwargs)
 
     return run

@@ -1,6 +1,6 @@
 """The "Projection health" admin page, and the rebuild button on it.
 
-The page is ``projection_health()`` as a table: one row per projection with its position, the
+The page is ``consumer_health()`` as a table: one row per projection with its position, the
 outbox head, lag in events and seconds, heartbeat, parked streams, last error and state. It is
 the change list of the ``ProjectionHealth`` proxy, so the admin index lists it; the proxy has
 no other admin URL. Rebuilding asks for confirmation, then enqueues
@@ -18,9 +18,9 @@ from django.views.decorators.http import require_http_methods
 from django_q.tasks import async_task
 
 from projections.admin.access import ViewOnlyAdmin, can_manage
-from projections.health import HEARTBEAT_FRESH_FOR, projection_health
 from projections.models import ProjectionHealth
-from projections.registry import all_projections
+from projections.runtime.registry import consumers
+from projections.runtime.status import HEARTBEAT_FRESH_FOR, consumer_health
 
 STATES = {
     "idle": ("Idle", "every event applied"),
@@ -46,7 +46,7 @@ class ProjectionHealthAdmin(ViewOnlyAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        rows = projection_health()
+        rows = consumer_health()
         parked_url = reverse("admin:projections_parkedstream_changelist")
         for row in rows:
             row["state_label"], row["state_help"] = STATES.get(row["state"], (row["state"], ""))
@@ -69,7 +69,7 @@ class ProjectionHealthAdmin(ViewOnlyAdmin):
     def rebuild_view(self, request: HttpRequest, name: str) -> HttpResponse:
         if not can_manage(request.user):
             raise PermissionDenied
-        if name not in all_projections():
+        if name not in consumers():
             raise Http404(f"no projection named {name!r}")
         health_url = reverse("admin:projections_projectionhealth_changelist")
         if request.method == "POST":
@@ -88,7 +88,7 @@ class ProjectionHealthAdmin(ViewOnlyAdmin):
             "title": f"Rebuild {name}?",
             "opts": self.opts,
             "name": name,
-            "tables": all_projections()[name].tables,
+            "tables": consumers()[name].tables,
             "health_url": health_url,
         }
         request.current_app = self.admin_site.name

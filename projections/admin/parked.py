@@ -16,11 +16,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from projections import parking
+from config.databases import read_alias
 from projections.admin.access import FixedOrderChangeList, ViewOnlyAdmin
-from projections.drain import READ_DB
 from projections.models import ParkedStream
-from projections.skipping import skip_parked
+from projections.runtime import parking
+from projections.runtime.skipping import skip_parked
 from projections.tasks import nudge
 
 
@@ -100,10 +100,10 @@ class ParkedStreamAdmin(ViewOnlyAdmin):
 
 def _release(stream: ParkedStream) -> int:
     if stream.aggregate_type == "order":
-        return parking.release(projection=stream.projection, order_id=stream.aggregate_id, using=READ_DB)
+        return parking.release(projection=stream.projection, order_id=stream.aggregate_id, using=read_alias())
     # release() picks streams by order only; any other stream is released by its own row, the same way.
     return (
-        ParkedStream.objects.using(READ_DB)
+        ParkedStream.objects.using(read_alias())
         .filter(pk=stream.pk)
         .update(state=ParkedStream.RETRYING, attempts=0, retry_at=timezone.now())
     )

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from projections.drain import drain
-from projections.registry import all_projections
+from projections.runtime.loop import drain
+from projections.runtime.registry import consumers
 
 
 class ParkedStreamsCommand(BaseCommand):
@@ -20,7 +20,7 @@ class ParkedStreamsCommand(BaseCommand):
         parser.add_argument("--order", type=int, help="only this order's stream")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        names = list(all_projections())
+        names = list(consumers())
         projection = options["projection"]
         if projection and projection not in names:
             raise CommandError(f"unknown projection {projection!r}; known: {', '.join(names)}")

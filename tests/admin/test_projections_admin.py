@@ -18,15 +18,15 @@ from django_q.conf import Conf
 from django_q.models import OrmQ
 
 from orders_write.services import LineInput, order_place
-from projections.drain import drain
-from projections.health import projection_health
-from projections.registry import all_projections
+from projections.runtime.loop import drain
+from projections.runtime.registry import consumers, projections
+from projections.runtime.status import consumer_health
 from projections.tasks import rebuild_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HEALTH = "/admin/projections/projectionhealth/"
-READ_TABLES = sorted({table for projection in all_projections().values() for table in projection.tables})
+READ_TABLES = sorted({table for projection in projections().values() for table in projection.tables()})
 _usernames = itertools.count(1)
 
 
@@ -63,7 +63,7 @@ def drain_fully(name: str, *, within: float = 30.0) -> None:
     deadline = time.monotonic() + within
     while True:
         drain(name)
-        (row,) = [row for row in projection_health() if row["name"] == name]
+        (row,) = [row for row in consumer_health() if row["name"] == name]
         if row["lag_events"] == 0:
             return
         assert time.monotonic() < deadline, f"{name} still lags {row['lag_events']} event(s)"
@@ -113,7 +113,7 @@ def test_the_health_page_reads_no_write_side_table_and_a_fixed_number_of_queries
         place(customer, sku)
     with CaptureQueriesContext(connection) as again:
         viewer.get(HEALTH)
-    assert len(again.captured_queries) == len(sqls) <= 5 + len(all_projections()) + 4
+    assert len(again.captured_queries) == len(sqls) <= 5 + len(consumers()) + 4
 
 
 def test_rebuild_asks_for_confirmation_then_enqueues_a_task(monkeypatch):

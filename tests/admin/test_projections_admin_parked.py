@@ -16,15 +16,15 @@ from django.test import Client
 from django.utils import timezone
 
 from orders_write.services import LineInput, order_confirm, order_place, order_ship
-from projections.drain import drain
-from projections.health import projection_health
 from projections.models import ParkedStream
-from projections.registry import all_projections
+from projections.runtime.loop import drain
+from projections.runtime.registry import projections
+from projections.runtime.status import consumer_health
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PARKED = "/admin/projections/parkedstream/"
-READ_TABLES = sorted({table for projection in all_projections().values() for table in projection.tables})
+READ_TABLES = sorted({table for projection in projections().values() for table in projection.tables()})
 _usernames = itertools.count(1)
 
 
@@ -76,7 +76,7 @@ def drain_fully(name: str = "order_views", *, within: float = 30.0) -> None:
     deadline = time.monotonic() + within
     while True:
         drain(name)
-        (row,) = [row for row in projection_health() if row["name"] == name]
+        (row,) = [row for row in consumer_health() if row["name"] == name]
         if row["lag_events"] == 0:
             return
         assert time.monotonic() < deadline, f"{name} still lags {row['lag_events']} event(s)"

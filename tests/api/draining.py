@@ -8,8 +8,8 @@ Query tests assert exact read-side contents, so they drain again until no projec
 import time
 from collections import Counter
 
-from projections.drain import drain_all
-from projections.health import projection_health
+from projections.runtime.loop import drain_all
+from projections.runtime.status import consumer_health
 
 SETTLE_TIMEOUT_SECONDS = 20.0
 
@@ -20,7 +20,7 @@ def drain_settled(timeout: float = SETTLE_TIMEOUT_SECONDS) -> dict[str, int]:
     applied: Counter[str] = Counter()
     while True:
         applied.update(drain_all())
-        lagging = {row["name"]: row["lag_events"] for row in projection_health() if row["lag_events"]}
+        lagging = {row["name"]: row["lag_events"] for row in consumer_health() if row["lag_events"]}
         if not lagging:
             return dict(applied)
         if time.monotonic() > deadline:

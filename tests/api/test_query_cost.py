@@ -42,10 +42,12 @@ WRITE_TABLES = tuple(
 )
 OUTBOX = "outbox_event"
 POSITION_CHECKS = (
-    re.compile(r"SELECT COALESCE\(\s*\(SELECT MIN\(position\) - 1 FROM \(\s*SELECT position FROM outbox_event"),
+    re.compile(r"SELECT LEAST\(\s*\(SELECT MIN\(position\) - 1 FROM \(\s*SELECT position FROM outbox_event"),
     re.compile(r"^SELECT COALESCE\(MAX\(position\), 0\) FROM outbox_event$"),
 )
-LAG_CHECK = re.compile(r"^SELECT COUNT\(\*\), MIN\(occurred_at\)\s+FROM outbox_event\s+WHERE \(txid, position\) >")
+LAG_CHECK = re.compile(
+    r"^SELECT COUNT\(\*\), MIN\(occurred_at\) FROM \(\s+SELECT occurred_at FROM outbox_event\s+WHERE \(txid, position\) >"
+)
 HISTORY_READ = re.compile(r"FROM outbox_event\s+WHERE aggregate_type = .* AND aggregate_id = ")
 
 

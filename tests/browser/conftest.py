@@ -24,9 +24,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django_q.conf import Conf
 
-from projections.consistency import watermark
-from projections.drain import drain_all
-from projections.registry import all_projections
+from projections.runtime.loop import drain_all
+from projections.runtime.registry import consumers
+from projections.runtime.watermark import watermark
 from tests.read_tables import empty_read_tables
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -163,7 +163,7 @@ def projected():
     """
 
     def wait(timeout: float = 20.0) -> int:
-        names = tuple(all_projections())
+        names = tuple(consumers())
         start = time.monotonic()
         while True:
             head = watermark(())

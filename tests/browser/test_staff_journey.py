@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from orders_read.dashboard.export import TABLES
 from orders_read.dashboard.range import today_utc
 from orders_write.services import customer_register, product_add
-from projections.registry import all_projections
+from projections.runtime.registry import consumers
 from tests.browser.conftest import PASSWORD, VIEWPORT, make_user
 
 ORDERS = "/admin/orders_write/order/"
@@ -191,7 +191,7 @@ def test_staff_places_confirms_and_ships_an_order_then_reads_it_on_the_dashboard
     page.goto("/admin/")
     page.get_by_role("link", name="Projection health").first.click()
     expect(page.locator("h1")).to_have_text("Projection health")
-    names = sorted(all_projections())
+    names = sorted(consumers())
     expect(page.locator("#projection-health tbody tr")).to_have_count(len(names))
     for name in names:
         expect(page.locator(f"#projection-{name}")).to_have_attribute("data-state", "idle")

@@ -15,9 +15,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from projections.consistency import watermark
-from projections.drain import drain_all
-from projections.registry import all_projections
+from projections.runtime.loop import drain_all
+from projections.runtime.registry import consumers
+from projections.runtime.watermark import watermark
 from tests.read_tables import empty_read_tables
 
 _usernames = itertools.count(1)
@@ -63,7 +63,7 @@ def drain_to_head(projected):
     """
 
     def drain(timeout: float = 30.0) -> int:
-        names = tuple(all_projections())
+        names = tuple(consumers())
         deadline = time.monotonic() + timeout
         while True:
             drain_all()

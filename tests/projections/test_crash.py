@@ -24,10 +24,10 @@ from events import OrderStatus
 from orders_read.queries.reports import sales_summary
 from orders_write.models import Order
 from orders_write.services import LineInput, order_cancel, order_confirm, order_place
-from projections.drain import drain, drain_all, drain_batch, ensure_checkpoints
 from projections.order_views import OrderViews
-from projections.registry import all_projections
-from projections.verify import verify
+from projections.runtime.loop import drain, drain_all, drain_batch, ensure_checkpoints
+from projections.runtime.registry import consumers
+from projections.runtime.verify import verify
 from tests.projections.processes import ROOT, child_env, current_database_url, stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -104,7 +104,7 @@ def test_drainers_killed_mid_batch_leave_the_projections_exact(customer, make_pr
     place_orders(customer, skus, rng)
     env = child_env(current_database_url(application_name=DRAINER))
 
-    names = sorted(all_projections())
+    names = sorted(consumers())
     kills_in_a_batch = sum(
         start_and_kill_a_drainer(names[kill % len(names)], env, tmp_path / f"drainer-{kill}.log", rng)
         for kill in range(KILLS)

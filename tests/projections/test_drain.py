@@ -13,9 +13,9 @@ from django.db import DatabaseError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from orders_write.services import LineInput, customer_register, customer_rename, order_confirm, order_place
-from projections.drain import _Pacer, drain, drain_all, drain_batch
 from projections.models import Checkpoint
 from projections.order_views import OrderViews
+from projections.runtime.loop import _Pacer, drain, drain_all, drain_batch
 from tests.test_atomicity import failing_trigger
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -129,9 +129,9 @@ def test_redelivery_and_replay_from_an_older_checkpoint_change_nothing(customer,
     assert drain("order_views", batch_size=3) > 0
     assert read_tables() == before
 
-    from projections.outbox_reader import read_batch
+    from projections.store import START, event_store
 
-    batch = read_batch(after=(0, 0), event_types=OrderViews.event_types(), limit=1000)
+    batch = event_store().read_batch(after=START, event_types=OrderViews.event_types(), limit=1000).events
     with connection.cursor() as cursor:
         OrderViews().apply(batch, cursor)
         OrderViews().apply(batch, cursor)

@@ -10,7 +10,7 @@ appears when nothing else can produce the order.
 import pytest
 from django.db import connection
 
-from projections.outbox_reader import _POSTGRES_BATCH
+from projections.store.postgres import _BATCH
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,9 @@ def test_the_batch_read_is_an_ordered_index_range_scan():
         try:
             for setting in settings:
                 cursor.execute(f"SET {setting} = off")
-            cursor.execute("EXPLAIN " + _POSTGRES_BATCH, ["0", 0, ["OrderPlaced", "OrderConfirmed"], 2000])
+            params = {"txid": "0", "position": 0, "horizon": "1000", "low": 0, "high": 2**63 - 1}
+            params |= {"types": ["OrderPlaced", "OrderConfirmed"], "limit": 2000}
+            cursor.execute("EXPLAIN " + _BATCH, params)
             plan = "\n".join(row[0] for row in cursor.fetchall())
         finally:
             for setting in settings:

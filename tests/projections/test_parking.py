@@ -8,10 +8,10 @@ from django.db import connection
 from django.utils import timezone
 
 from orders_write.services import LineInput, order_confirm, order_place
-from projections import parking
-from projections.drain import drain
 from projections.models import ParkedStream
-from projections.verify import verify
+from projections.runtime import parking
+from projections.runtime.loop import drain
+from projections.runtime.verify import verify
 
 
 @pytest.fixture
@@ -130,12 +130,12 @@ def test_parked_streams_retry_with_backoff_then_wait_for_staff(customer, sku, po
 
 
 def test_status_reports_parked_streams_and_their_error(customer, sku, poison):
-    from projections.health import projection_health
+    from projections.runtime.status import consumer_health
 
     bad = place(customer, sku)
     poison(bad)
     drain("order_views")
-    health = next(row for row in projection_health() if row["name"] == "order_views")
+    health = next(row for row in consumer_health() if row["name"] == "order_views")
     assert (health["parked"], health["state"]) == (1, "parked")
     assert "poisoned order" in health["last_error"]
 

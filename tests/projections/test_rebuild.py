@@ -30,17 +30,17 @@ from orders_write.services import (
     order_place,
 )
 from projections import order_views
-from projections import rebuild as rebuild_module
-from projections.drain import drain, drain_all
 from projections.models import Checkpoint
-from projections.rebuild import RebuildError, rebuild, rebuild_many
-from projections.registry import all_projections
-from projections.verify import verify
+from projections.runtime.loop import drain, drain_all
+from projections.runtime.rebuild import RebuildError, rebuild, rebuild_many
+from projections.runtime.registry import consumers, projections
+from projections.runtime.verify import verify
+from projections.store.postgres import PostgresEventStore
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
-OWNED = {name: projection.tables for name, projection in all_projections().items()}
+OWNED = {name: projection.tables() for name, projection in projections().items()}
 ALL_TABLES = sorted(table for tables in OWNED.values() for table in tables)
 
 
@@ -222,16 +222,17 @@ def test_rebuilding_every_projection_reads_the_log_once(orders, monkeypatch):
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM order_summary")
         cursor.execute("DELETE FROM daily_sales")
-        handled = sorted(set().union(*(p.event_types() for p in all_projections().values())))
+        handled = sorted(set().union(*(p.event_types() for p in consumers().values())))
         cursor.execute("SELECT COUNT(*) FROM outbox_event WHERE event_type = ANY(%s)", [handled])
         (log_size,) = cursor.fetchone()
     reads = []
-    original = rebuild_module.read_batch
-    monkeypatch.setattr(rebuild_module, "read_batch", lambda **kw: reads.append(kw) or original(**kw))
+    original = PostgresEventStore.read_batch
+    monkeypatch.setattr(PostgresEventStore, "read_batch", lambda self, **kw: reads.append(kw) or original(self, **kw))
 
     results = rebuild_many(["order_views", "sales"], batch_size=10)
 
-    assert len(reads) == log_size // 10 + 1, "one read per batch of the log, shared by both shadows"
+    builds = [read for read in reads if read["limit"] == 10]  # the catch-ups read in batches of their own
+    assert len(builds) == log_size // 10 + 1, "one read per batch of the log, shared by both shadows"
     assert {result.projection for result in results} == {"order_views", "sales"}
     assert all(result.events > 0 for result in results)
     assert snapshot() == expected
@@ -293,7 +294,7 @@ def test_a_rebuild_ahead_of_a_lagging_drain_moves_the_checkpoint_with_it(orders,
     result = rebuild("order_views")
 
     checkpoint = Checkpoint.objects.get(projection="order_views")
-    assert checkpoint.last_position == result.position[1] > before
+    assert checkpoint.last_position == result.position.position > before
     assert drain("order_views") == 0
     assert all(order_detail(order_id=order_id) for order_id in late)
     assert verify("order_views") == []

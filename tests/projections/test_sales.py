@@ -33,11 +33,11 @@ from orders_write.services import (
     order_ship,
     product_add,
 )
-from projections.drain import drain, drain_batch
 from projections.models import Checkpoint
-from projections.outbox_reader import read_batch
-from projections.registry import ProjectionGapError
+from projections.runtime.consumer import GapError as ProjectionGapError
+from projections.runtime.loop import drain, drain_batch
 from projections.sales import Sales
+from projections.store import START, event_store
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,7 +83,7 @@ def reset(*, clear_tables: bool) -> None:
 
 
 def all_events():
-    return read_batch(after=(0, 0), event_types=Sales.event_types(), limit=100_000)
+    return event_store().read_batch(after=START, event_types=Sales.event_types(), limit=100_000).events
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from orders_write.services import LineInput, order_confirm, order_place, order_ship
-from projections.drain import drain
 from projections.models import ParkedStream
-from projections.verify import verify
+from projections.runtime.loop import drain
+from projections.runtime.verify import verify
 
 
 def poison_confirmation_of(order_id: int) -> None:

@@ -50,7 +50,7 @@ def test_a_drain_that_leaves_committed_events_behind_follows_itself_up(monkeypat
     monkeypatch.setattr(Conf, "SYNC", False)
     monkeypatch.setattr(tasks, "FOLLOW_UP_PAUSE_SECONDS", 0)
     for lag, follow_ups in ((3, 1), (0, 0)):
-        monkeypatch.setattr(tasks, "projection_health", lambda lag=lag: [{"lag_events": lag}])
+        monkeypatch.setattr(tasks, "consumer_health", lambda lag=lag: [{"lag_events": lag}])
         cache.delete(PENDING_KEY)
         OrmQ.objects.all().delete()
         drain_task()

@@ -12,8 +12,8 @@ from orders_write.services import (
     order_line_add,
     order_place,
 )
-from projections.drain import drain
-from projections.verify import verify
+from projections.runtime.loop import drain
+from projections.runtime.verify import verify
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from projections.drain import ANALYZE_AFTER_EVENTS, DEFAULT_BATCH_SIZE, analyze, drain, drain_all
-from projections.registry import all_projections
+from projections.runtime.loop import ANALYZE_AFTER_EVENTS, DEFAULT_BATCH_SIZE, analyze, drain, drain_all
+from projections.runtime.registry import consumers, projections
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        names = list(all_projections())
+        names = list(consumers())
         if options["projection"]:
             if options["projection"] not in names:
                 raise CommandError(f"unknown projection {options['projection']!r}; known: {', '.join(names)}")
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         else:
             totals = drain_all(batch_size=options["batch_size"])
         for name, applied in totals.items():
-            analysed = applied >= ANALYZE_AFTER_EVENTS
+            analysed = applied >= ANALYZE_AFTER_EVENTS and name in projections()
             if analysed:
-                analyze(all_projections()[name])
+                analyze(projections()[name])
             self.stdout.write(f"{name}: {applied} events applied" + (" (tables analysed)" if analysed else ""))

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from projections.health import projection_health
+from projections.runtime.status import consumer_health
 
 COLUMNS = (
     "name",
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print JSON (datetimes in ISO 8601)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        health = projection_health()
+        health = consumer_health()
         if options["json"]:
             self.stdout.write(json.dumps(health, default=_iso, indent=2))
             return

@@ -10,8 +10,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from projections.rebuild import BUILD_BATCH, RebuildError, rebuild_many
-from projections.registry import all_projections
+from projections.runtime.rebuild import BUILD_BATCH, RebuildError, rebuild_many
+from projections.runtime.registry import projections
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=BUILD_BATCH, help="events per build transaction")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        known = list(all_projections())
+        known = list(projections())
         names = options["names"] or known
         if unknown := [name for name in names if name not in known]:
             raise CommandError(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(known)}")
@@ -35,5 +35,5 @@ class Command(BaseCommand):
         for result in results:
             self.stdout.write(
                 f"{result.projection}: rebuilt from {result.events} events and swapped in at position "
-                f"{result.position[1]}"
+                f"{result.position.position}"
             )

@@ -1,7 +1,7 @@
 """``skip_parked``: give up on parked streams' failing events, then drain the rest."""
 
 from projections.management.parked_streams_command import ParkedStreamsCommand
-from projections.skipping import skip_parked
+from projections.runtime.skipping import skip_parked
 
 
 class Command(ParkedStreamsCommand):

@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from projections.drain import drain
-from projections.registry import all_projections
-from projections.verify import parked, verify
+from projections.runtime.loop import drain
+from projections.runtime.registry import projections
+from projections.runtime.verify import parked, verify
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         failed = False
-        for name in all_projections():
+        for name in projections():
             if not options["no_drain"]:
                 drain(name)
             differences = verify(name)

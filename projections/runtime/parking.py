@@ -1,4 +1,4 @@
-"""Poison isolation (property 8): a stream whose events keep failing is parked, not the projection.
+"""Poison isolation (property 8): a stream whose events keep failing is parked, not the consumer.
 
 When a batch fails, it is split by stream (one aggregate's events) and bisected until the
 failing streams are isolated; everything else is applied and the checkpoint moves on. A
@@ -17,24 +17,21 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from projections.models import ParkedStream
-from projections.outbox_reader import StoredEvent, raise_if_undecodable, read_stream
-from projections.registry import Projection
+from projections.runtime.apply import apply_events
+from projections.runtime.consumer import Consumer
+from projections.store import Position, StoredEvent, event_store
 
 MAX_ATTEMPTS = 5
 FIRST_BACKOFF_SECONDS = 2
 Stream = tuple[str, int]
 
 
-def stream_of(event: StoredEvent) -> Stream:
-    return (event.aggregate_type, event.aggregate_id)
-
-
-def held_streams(projection: Projection, using: str) -> set[Stream]:
-    rows = ParkedStream.objects.using(using).filter(projection=projection.name)
+def held_streams(consumer: Consumer, using: str) -> set[Stream]:
+    rows = ParkedStream.objects.using(using).filter(projection=consumer.name)
     return set(rows.values_list("aggregate_type", "aggregate_id"))
 
 
-def apply_isolating_failures(projection: Projection, events: Sequence[StoredEvent], cursor: Any, using: str) -> None:
+def apply_isolating_failures(consumer: Consumer, events: Sequence[StoredEvent], cursor: Any, using: str) -> None:
     """Apply ``events``; park the streams that fail and apply every other stream.
 
     The whole batch is tried first, as read (in drain order); only a failing batch is split
@@ -42,7 +39,7 @@ def apply_isolating_failures(projection: Projection, events: Sequence[StoredEven
     """
     try:
         with transaction.atomic(using=using):
-            _apply(projection, events, cursor)
+            apply_events(consumer, events, cursor)
         return
     except (OperationalError, InterfaceError):
         raise  # the database itself is failing: retry the whole batch later, park nothing
@@ -50,39 +47,30 @@ def apply_isolating_failures(projection: Projection, events: Sequence[StoredEven
         pass  # isolate the failing streams below
     streams: dict[Stream, list[StoredEvent]] = {}
     for event in events:
-        streams.setdefault(stream_of(event), []).append(event)
-    _bisect(projection, list(streams.items()), cursor, using)
+        streams.setdefault(event.stream, []).append(event)
+    _bisect(consumer, list(streams.items()), cursor, using)
 
 
-def _bisect(projection: Projection, streams: list[tuple[Stream, list[StoredEvent]]], cursor: Any, using: str) -> None:
+def _bisect(consumer: Consumer, streams: list[tuple[Stream, list[StoredEvent]]], cursor: Any, using: str) -> None:
     try:
         with transaction.atomic(using=using):
-            _apply(projection, sorted((e for _, evs in streams for e in evs), key=_drain_order), cursor)
+            apply_events(consumer, sorted((e for _, evs in streams for e in evs), key=lambda event: event.at), cursor)
     except (OperationalError, InterfaceError):
         raise  # the database itself is failing: retry the whole batch later, park nothing
     except Exception as error:
         if len(streams) == 1:
             ((stream, stream_events),) = streams
-            _park(projection, stream, stream_events[0].position, error, using)
+            _park(consumer, stream, stream_events[0].position, error, using)
         else:
             middle = len(streams) // 2
-            _bisect(projection, streams[:middle], cursor, using)
-            _bisect(projection, streams[middle:], cursor, using)
+            _bisect(consumer, streams[:middle], cursor, using)
+            _bisect(consumer, streams[middle:], cursor, using)
 
 
-def _apply(projection: Projection, events: Sequence[StoredEvent], cursor: Any) -> None:
-    raise_if_undecodable(events)  # an undecodable event fails here, so its stream alone is parked
-    projection.apply(events, cursor)
-
-
-def _drain_order(event: StoredEvent) -> tuple[int, int]:
-    return (event.txid, event.position)
-
-
-def _park(projection: Projection, stream: Stream, first_position: int, error: Exception, using: str) -> None:
+def _park(consumer: Consumer, stream: Stream, first_position: int, error: Exception, using: str) -> None:
     now = timezone.now()
     ParkedStream.objects.using(using).create(
-        projection=projection.name,
+        projection=consumer.name,
         aggregate_type=stream[0],
         aggregate_id=stream[1],
         first_position=first_position,
@@ -95,23 +83,23 @@ def _park(projection: Projection, stream: Stream, first_position: int, error: Ex
     )
 
 
-def retry_due(projection: Projection, cursor: Any, up_to: tuple[int, int], using: str) -> int:
-    """Retry the projection's streams whose backoff has expired; return how many were released."""
+def retry_due(consumer: Consumer, cursor: Any, up_to: Position, using: str) -> int:
+    """Retry the consumer's streams whose backoff has expired; return how many were released."""
     released = 0
     due = ParkedStream.objects.using(using).filter(
-        projection=projection.name, state=ParkedStream.RETRYING, retry_at__lte=timezone.now()
+        projection=consumer.name, state=ParkedStream.RETRYING, retry_at__lte=timezone.now()
     )
     for parked in due:
-        events = read_stream(
+        events = event_store().read_stream(
             aggregate_type=parked.aggregate_type,
             aggregate_id=parked.aggregate_id,
             from_position=parked.first_position,
-            event_types=projection.event_types(),
+            event_types=consumer.event_types(),
         )
-        events = [e for e in events if _drain_order(e) <= up_to]
+        events = [e for e in events if e.at <= up_to]
         try:
             with transaction.atomic(using=using):
-                _apply(projection, events, cursor)
+                apply_events(consumer, events, cursor)
         except Exception as error:
             parked.attempts += 1
             parked.error = f"{type(error).__name__}: {error}"[:2000]

@@ -6,7 +6,7 @@
    ``<index>__shadow`` so the swap can give them back their names. On SQLite the table's DDL is
    re-issued under the shadow name and the secondary indexes are built at the swap.
 2. **Build.** The log is replayed from the start into the shadows through the projection's own
-   ``apply`` (the projection writes the shadow names, ``Projection(tables=…)``), one batch per
+   ``apply`` (the projection writes the shadow names, ``Projection.shadow``), one batch per
    transaction, with a progress bar; several projections share one pass over the log
    (``rebuild_many``). The shadows' non-unique indexes are dropped for the build and created
    once at its end (cheaper than maintaining them through every upsert). The live tables keep
@@ -37,11 +37,15 @@ from django.db import OperationalError, connections, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from projections.drain import READ_DB, analyze, ensure_checkpoints
+from config.databases import read_alias
 from projections.models import Checkpoint
-from projections.outbox_reader import WRITE_DB, raise_if_undecodable, read_batch
-from projections.registry import Projection, all_projections
-from projections.verify import replay_up_to
+from projections.runtime.apply import apply_events, batches
+from projections.runtime.checkpoints import ensure_checkpoints, move, position_of
+from projections.runtime.consumer import Projection
+from projections.runtime.loop import analyze
+from projections.runtime.registry import projections
+from projections.sql import on_postgresql
+from projections.store import START, Position, event_store
 
 SHADOW = "__shadow"
 BUILD_BATCH = 2000
@@ -58,11 +62,11 @@ class RebuildError(RuntimeError):
 class RebuildResult:
     projection: str
     events: int  # events applied to the shadows (build and catch-up)
-    position: tuple[int, int]  # (txid, position) the swapped-in tables are exactly as of
+    position: Position  # the swapped-in tables are exactly as of this point in drain order
 
 
-def shadow_name(table: str) -> str:
-    return f"{table}{SHADOW}"
+def shadow_name(table: str, suffix: str = SHADOW) -> str:
+    return f"{table}{suffix}"
 
 
 def rebuild(
@@ -94,15 +98,15 @@ def rebuild_many(
     the log, not one per projection. Each projection still catches up and swaps on its own,
     against its own checkpoint.
     """
-    projections = all_projections()
-    lives = [projections[name] for name in dict.fromkeys(names)]
-    shadows = [type(live)(tables={table: shadow_name(table) for table in live.tables}) for live in lives]
-    tables = tuple(table for live in lives for table in live.tables)
+    known = projections()
+    lives = [known[name] for name in dict.fromkeys(names)]
+    shadows = [live.shadow(SHADOW) for live in lives]
+    tables = tuple(table for live in lives for table in live.tables())
     ensure_checkpoints([live.name for live in lives])
     with ExitStack() as locks:
         for live in lives:
             locks.enter_context(_one_rebuild_at_a_time(live.name))
-        indexes = _create_shadows(tables)
+        indexes = create_shadows(tables)
         try:
             deferred = _defer_secondary_indexes(tables)
             position, built = _build(shadows, batch_size=batch_size, progress=progress)
@@ -116,13 +120,13 @@ def rebuild_many(
                 events = built[live.name] + caught_up
                 results.append(RebuildResult(projection=live.name, events=events, position=reached))
         except BaseException:
-            _drop_shadows(tables)  # the shadows of projections already swapped in no longer exist
+            drop_shadows(tables)  # the shadows of projections already swapped in no longer exist
             raise
     return results
 
 
 def _postgres() -> bool:
-    return connections[READ_DB].vendor == "postgresql"
+    return on_postgresql(read_alias())
 
 
 @contextmanager
@@ -132,28 +136,30 @@ def _one_rebuild_at_a_time(name: str) -> Iterator[None]:
         yield  # SQLite is the single-process quick start
         return
     key = f"rebuild_projections:{name}"
-    with connections[READ_DB].cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key])
         if not cursor.fetchone()[0]:
             raise RebuildError(f"{name}: another rebuild of this projection is running")
     try:
         yield
     finally:
-        with connections[READ_DB].cursor() as cursor:
+        with connections[read_alias()].cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
 
 
 # --- shadows -----------------------------------------------------------------------------------
 
 
-def _create_shadows(tables: tuple[str, ...]) -> dict[str, list[str]]:
+def create_shadows(tables: tuple[str, ...], suffix: str = SHADOW) -> dict[str, list[str]]:
     """Create an empty ``T__shadow`` per table; return, per table, the index names to restore at the swap."""
-    _drop_shadows(tables)
+    drop_shadows(tables, suffix)
     indexes = {}
-    with transaction.atomic(using=READ_DB), connections[READ_DB].cursor() as cursor:
+    with transaction.atomic(using=read_alias()), connections[read_alias()].cursor() as cursor:
         for table in tables:
             indexes[table] = (
-                _create_postgres_shadow(cursor, table) if _postgres() else _create_sqlite_shadow(cursor, table)
+                _create_postgres_shadow(cursor, table, suffix)
+                if _postgres()
+                else _create_sqlite_shadow(cursor, table, suffix)
             )
     return indexes
 
@@ -169,7 +175,7 @@ def _defer_secondary_indexes(tables: tuple[str, ...]) -> list[str]:
     if not _postgres():
         return []
     statements = []
-    with transaction.atomic(using=READ_DB), connections[READ_DB].cursor() as cursor:
+    with transaction.atomic(using=read_alias()), connections[read_alias()].cursor() as cursor:
         for table in tables:
             cursor.execute(
                 "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
@@ -183,30 +189,30 @@ def _defer_secondary_indexes(tables: tuple[str, ...]) -> list[str]:
 
 
 def _create_deferred_indexes(statements: list[str]) -> None:
-    with transaction.atomic(using=READ_DB), connections[READ_DB].cursor() as cursor:
+    with transaction.atomic(using=read_alias()), connections[read_alias()].cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
 
 
-def _drop_shadows(tables: tuple[str, ...]) -> None:
-    with transaction.atomic(using=READ_DB), connections[READ_DB].cursor() as cursor:
+def drop_shadows(tables: tuple[str, ...], suffix: str = SHADOW) -> None:
+    with transaction.atomic(using=read_alias()), connections[read_alias()].cursor() as cursor:
         for table in tables:
-            cursor.execute(f"DROP TABLE IF EXISTS {shadow_name(table)}")
+            cursor.execute(f"DROP TABLE IF EXISTS {shadow_name(table, suffix)}")
 
 
-def _create_postgres_shadow(cursor: Any, table: str) -> list[str]:
+def _create_postgres_shadow(cursor: Any, table: str, suffix: str) -> list[str]:
     """``LIKE … INCLUDING ALL`` (columns, defaults, constraints, primary key, indexes), privileges too.
 
     PostgreSQL names the copied indexes itself; each is matched to its original by definition
     and renamed ``<original>__shadow``, so the swap can rename it back.
     """
-    shadow = shadow_name(table)
+    shadow = shadow_name(table, suffix)
     cursor.execute(f"CREATE TABLE {shadow} (LIKE {table} INCLUDING ALL)")
     originals = _postgres_indexes(cursor, table)
     for generated, definition in _postgres_indexes(cursor, shadow):
         original = next(name for name, other in originals if other == definition)
         originals.remove((original, definition))
-        cursor.execute(f"ALTER INDEX {generated} RENAME TO {shadow_name(original)}")
+        cursor.execute(f"ALTER INDEX {generated} RENAME TO {shadow_name(original, suffix)}")
     cursor.execute(
         "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,"
         " a.privilege_type FROM pg_class c, aclexplode(c.relacl) a"
@@ -230,12 +236,12 @@ def _postgres_indexes(cursor: Any, table: str) -> list[tuple[str, str]]:
     ]
 
 
-def _create_sqlite_shadow(cursor: Any, table: str) -> list[str]:
+def _create_sqlite_shadow(cursor: Any, table: str, suffix: str) -> list[str]:
     """Re-issue the table's own DDL under the shadow name; its secondary indexes come at the swap."""
     cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = %s", [table])
     (ddl,) = cursor.fetchone()
     renamed, count = re.subn(
-        rf'^(CREATE TABLE\s+)(["`]?){table}\2(?=[\s(])', rf"\1{shadow_name(table)}", ddl, flags=re.I
+        rf'^(CREATE TABLE\s+)(["`]?){table}\2(?=[\s(])', rf"\1{shadow_name(table, suffix)}", ddl, flags=re.I
     )
     if count != 1:
         raise RebuildError(f"cannot read the DDL of {table}: {ddl[:80]!r}")
@@ -246,36 +252,34 @@ def _create_sqlite_shadow(cursor: Any, table: str) -> list[str]:
 # --- build -------------------------------------------------------------------------------------
 
 
-def _build(shadows: list[Projection], *, batch_size: int, progress: bool) -> tuple[tuple[int, int], dict[str, int]]:
+def _build(shadows: list[Projection], *, batch_size: int, progress: bool) -> tuple[Position, dict[str, int]]:
     """Replay the log from the start into every shadow, one batch per transaction; count events per shadow."""
     event_types = frozenset().union(*(shadow.event_types() for shadow in shadows))
-    after, applied = (0, 0), dict.fromkeys((shadow.name for shadow in shadows), 0)
+    after, applied = START, dict.fromkeys((shadow.name for shadow in shadows), 0)
     with tqdm(
-        total=_count_events(event_types),
+        total=event_store().count(event_types),
         desc=f"rebuilding {', '.join(applied)}",
         unit="event",
         file=sys.stderr,
         disable=not progress,
     ) as bar:
-        while True:
-            with transaction.atomic(using=READ_DB), connections[READ_DB].cursor() as cursor:
-                events = read_batch(after=after, event_types=event_types, limit=batch_size)
+        for batch in batches(after=after, event_types=event_types, limit=batch_size):
+            with transaction.atomic(using=read_alias()), connections[read_alias()].cursor() as cursor:
                 for shadow in shadows:
-                    handled = shadow.event_types()
-                    if own := [event for event in events if event.event.event_type in handled]:
-                        _apply(shadow, own, cursor, after)
-                        applied[shadow.name] += len(own)
-            if events:
-                after = (events[-1].txid, events[-1].position)
-                bar.update(len(events))
-            if len(events) < batch_size:
-                return after, applied
+                    applied[shadow.name] += _apply_own(shadow, batch.events, cursor, after)
+            after = batch.end
+            bar.update(len(batch.events))
+    return after, applied
 
 
-def _apply(shadow: Projection, events: list, cursor: Any, after: tuple[int, int]) -> None:
+def _apply_own(shadow: Projection, events: list, cursor: Any, after: Position) -> int:
+    """Apply the events ``shadow`` handles; return how many. A failure stops the rebuild."""
+    handled = shadow.event_types()
+    own = [event for event in events if event.event.event_type in handled]
+    if not own:
+        return 0
     try:
-        raise_if_undecodable(events)
-        shadow.apply(events, cursor)
+        apply_events(shadow, own, cursor)
     except OperationalError:
         raise  # the database itself is failing, not the projection
     except Exception as error:
@@ -283,15 +287,23 @@ def _apply(shadow: Projection, events: list, cursor: Any, after: tuple[int, int]
             f"{shadow.name}: an event at positions {events[0].position}..{events[-1].position} (after {after}) "
             f"failed: {type(error).__name__}: {error}. Nothing was swapped; the live tables are untouched."
         ) from error
+    return len(own)
 
 
-def _count_events(event_types: frozenset[str]) -> int:
-    types = sorted(event_types)
-    with connections[WRITE_DB].cursor() as cursor:
-        cursor.execute(
-            f"SELECT COUNT(*) FROM outbox_event WHERE event_type IN ({', '.join(['%s'] * len(types))})", types
-        )
-        return cursor.fetchone()[0]
+def catch_up(shadow: Projection, cursor: Any, *, after: Position, until: Position, held=None) -> tuple[Position, int]:
+    """Apply to ``shadow`` the events after ``after`` up to ``until``, in this transaction.
+
+    Return the position reached and how many events were applied. ``held`` maps streams to the
+    position they are held back from (verify mirrors the drain's parked streams with it).
+    """
+    applied, held = 0, held or {}
+    for batch in batches(after=after, event_types=shadow.event_types(), limit=BUILD_BATCH, until=until):
+        ready = [e for e in batch.events if e.position < held.get(e.stream, e.position + 1)]
+        if ready:
+            apply_events(shadow, ready, cursor)
+        applied += len(ready)
+        after = batch.end
+    return after, applied
 
 
 # --- catch up and swap -------------------------------------------------------------------------
@@ -300,12 +312,12 @@ def _count_events(event_types: frozenset[str]) -> int:
 def _catch_up_and_swap(
     live: Projection,
     shadow: Projection,
-    position: tuple[int, int],
+    position: Position,
     indexes: dict[str, list[str]],
     *,
     lock_timeout_ms: int,
     attempts: int,
-) -> tuple[tuple[int, int], int]:
+) -> tuple[Position, int]:
     """Bring the shadows to the live checkpoint and swap them in, in one transaction.
 
     On PostgreSQL every lock is waited for at most ``lock_timeout_ms`` (a long reader would
@@ -314,13 +326,13 @@ def _catch_up_and_swap(
     """
     for attempt in range(1, attempts + 1):
         try:
-            with transaction.atomic(using=READ_DB), connections[READ_DB].cursor() as cursor:
+            with transaction.atomic(using=read_alias()), connections[read_alias()].cursor() as cursor:
                 if _postgres():
                     cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'")
-                checkpoint = Checkpoint.objects.using(READ_DB).select_for_update().get(projection=live.name)
-                at = (checkpoint.last_txid, checkpoint.last_position)
+                checkpoint = Checkpoint.objects.using(read_alias()).select_for_update().get(projection=live.name)
+                at = position_of(checkpoint)
                 try:
-                    reached, applied = replay_up_to(shadow, cursor, at, after=position)
+                    reached, applied = catch_up(shadow, cursor, after=position, until=at)
                 except OperationalError:
                     raise
                 except Exception as error:
@@ -328,14 +340,14 @@ def _catch_up_and_swap(
                         f"{live.name}: catching up to {at} failed: {type(error).__name__}: {error}. "
                         "Nothing was swapped; the live tables are untouched."
                     ) from error
-                for table in live.tables:
+                for table in live.tables():
                     _swap(cursor, table, indexes[table])
                 now = timezone.now()
                 if reached > at:  # the build ran ahead of a lagging drain: the new tables hold more
-                    checkpoint.last_txid, checkpoint.last_position = reached
+                    move(checkpoint, reached)
                     checkpoint.last_applied_at = now
                 checkpoint.heartbeat_at = now
-                checkpoint.save(using=READ_DB)
+                checkpoint.save(using=read_alias())
             return reached, applied
         except OperationalError as error:
             if getattr(error.__cause__, "sqlstate", None) != _LOCK_NOT_AVAILABLE:

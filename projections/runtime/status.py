@@ -1,0 +1,78 @@
+"""How far behind each consumer is, measured the way the runtime reads (property 10).
+
+Lag counts the consumer's events after its checkpoint in drain order, across timelines, so an
+event that committed late below the checkpoint's position still counts until it is applied,
+and so do the events a restored cluster wrote after the restore. A consumer whose checkpoint is
+on an earlier timeline than the outbox's newest is in the loud state ``restored`` until it has
+moved onto the newest one (ADR 0017); if the cluster the outbox is on now was never registered,
+new events cannot be placed in commit order and every consumer is ``unreachable_events``.
+Cost: one query each for the checkpoints, the parked streams, the head and the timelines, and
+one per consumer.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from config.databases import read_alias
+from projections.models import Checkpoint, ParkedStream
+from projections.runtime.checkpoints import position_of
+from projections.runtime.registry import consumers
+from projections.store import event_store
+from projections.store.events import aware
+from projections.store.timelines import current
+
+HEARTBEAT_FRESH_FOR = timedelta(seconds=60)
+STATES = ("idle", "catching_up", "stuck", "parked", "restored", "unreachable_events")
+
+
+def consumer_health() -> list[dict[str, Any]]:
+    """Return one dict per consumer: kind, position, timeline, head, lag, counters, heartbeat and state."""
+    now = timezone.now()
+    using = read_alias()
+    checkpoints = {checkpoint.projection: checkpoint for checkpoint in Checkpoint.objects.using(using).all()}
+    parked: dict[str, list[str]] = {}
+    for name, error in ParkedStream.objects.using(using).order_by("parked_at").values_list("projection", "error"):
+        parked.setdefault(name, []).append(error)
+    store = event_store()
+    head = store.head()
+    timelines, cluster = store.timelines()
+    newest = current(timelines)
+    registered = newest is None or newest.system_identifier == cluster
+    report = []
+    for name, consumer in consumers().items():
+        checkpoint = checkpoints.get(name) or Checkpoint(projection=name)  # no row yet: the start of the log
+        lag_events, oldest = store.lag(
+            after=position_of(checkpoint), event_types=consumer.event_types(), timelines=timelines
+        )
+        on_newest = newest is None or checkpoint.timeline >= newest.id
+        report.append(
+            {
+                "name": name,
+                "kind": consumer.kind,
+                "position": checkpoint.last_position,
+                "timeline": checkpoint.timeline,
+                "current_timeline": newest.id if newest else 1,
+                "head": head,
+                "lag_events": lag_events,
+                "lag_seconds": max(0.0, (now - aware(oldest)).total_seconds()) if oldest else 0.0,
+                "events_applied": checkpoint.events_applied,
+                "last_applied_at": checkpoint.last_applied_at,
+                "heartbeat_at": checkpoint.heartbeat_at,
+                "parked": len(parked.get(name, [])),
+                "last_error": parked[name][-1] if name in parked else None,
+                "state": _state(lag_events, len(parked.get(name, [])), checkpoint.heartbeat_at, now)
+                if registered and on_newest
+                else ("restored" if registered else "unreachable_events"),
+            }
+        )
+    return report
+
+
+def _state(lag_events: int, parked: int, heartbeat_at: datetime | None, now: datetime) -> str:
+    if lag_events == 0:
+        return "parked" if parked else "idle"
+    if heartbeat_at is not None and now - heartbeat_at <= HEARTBEAT_FRESH_FOR:
+        return "catching_up"
+    return "stuck"
