@@ -3,7 +3,9 @@
 ``/health/live`` answers 200 while the process can serve requests at all. ``/health/ready``
 answers 200 only when this instance is worth sending users to: both databases answer, the
 worker's heartbeat (every drain, and the minute sweep, refreshes the checkpoints) is fresh, and
-no projection lags more than ``HEALTH_MAX_LAG_SECONDS``; otherwise 503 with the failing checks.
+no projection lags more than ``HEALTH_MAX_LAG_SECONDS``, and no consumer is still catching up on
+a restore (``restored``) or cut off from events it cannot reach (``unreachable_events``);
+otherwise 503 with the failing checks.
 """
 
 from datetime import timedelta
@@ -15,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from projections.runtime.status import consumer_health
+from projections.runtime.status import RESTORE_STATES, consumer_health
 
 
 @never_cache
@@ -56,4 +58,9 @@ def _projections() -> dict:
             "heartbeat_age_seconds": None if newest is None else round((now - newest).total_seconds(), 3),
         },
         "lag": {"ok": worst_lag <= settings.HEALTH_MAX_LAG_SECONDS, "max_lag_seconds": round(worst_lag, 3)},
+        # After a restore into another cluster, until every consumer has moved onto it (ADR 0017).
+        "timeline": {
+            "ok": not any(row["state"] in RESTORE_STATES for row in report),
+            "restored": sorted(row["name"] for row in report if row["state"] in RESTORE_STATES),
+        },
     }

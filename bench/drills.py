@@ -605,11 +605,22 @@ class LongTransactionDrill(LoadedDrill):
     SCRATCH_TABLE = "drill_unrelated_job"
 
     def fault(self, drill: Stack, started: float) -> None:
+        try:
+            self._hold(drill, started)
+        except Exception as error:  # the injector thread's exception would otherwise vanish
+            self.outcome.checks.append(Check("transactions held as planned", False, f"{type(error).__name__}: {error}"))
+            raise
+
+    def _execute(self, db: str, statement: str) -> None:
+        with psycopg.connect(stack.database_url(db), autocommit=True) as connection:
+            connection.execute(statement)
+
+    def _hold(self, drill: Stack, started: float) -> None:
         api = drill.api()
         stack.create_database(UNRELATED_DB)
         databases = (WRITE_DB, UNRELATED_DB)
         for db in databases:
-            sql(db, f"CREATE TABLE {self.SCRATCH_TABLE} (note text)")
+            self._execute(db, f"CREATE TABLE {self.SCRATCH_TABLE} (note text)")
         sleep_until(started + self.HOLD_AT)
         before = projection_lag(api)
         holders = [psycopg.connect(stack.database_url(db)) for db in databases]
@@ -631,7 +642,7 @@ class LongTransactionDrill(LoadedDrill):
         released = time.time()
         self.monitor.fault_ended()
         for db in databases:
-            sql(db, f"DROP TABLE IF EXISTS {self.SCRATCH_TABLE}")
+            self._execute(db, f"DROP TABLE IF EXISTS {self.SCRATCH_TABLE}")
         head_at_release = sql(WRITE_DB, "SELECT COALESCE(MAX(position), 0) FROM outbox_event")[0][0]
         caught_up = self._wait_position(api, head_at_release)
         facts = self.outcome.facts

@@ -13,7 +13,7 @@ from api.schema import QUERY_HEADERS, errors
 from events import OrderStatus
 from orders_read import queries
 from projections.runtime.registry import consumers
-from projections.runtime.status import consumer_health
+from projections.runtime.status import STATES, consumer_health
 
 DEFAULT_RANGE_DAYS = 30
 MAX_RANGE_DAYS = 366  # a daily series is one row per day: keep a response bounded
@@ -162,7 +162,14 @@ class ProjectionOutput(serializers.Serializer):
     heartbeat_at = serializers.DateTimeField(allow_null=True)
     parked = serializers.IntegerField(help_text="Streams held back after repeated failures.")
     last_error = serializers.CharField(allow_null=True)
-    state = serializers.ChoiceField(choices=["idle", "catching_up", "stuck", "parked"])
+    state = serializers.ChoiceField(
+        choices=list(STATES),
+        help_text="restored: still applying what a restored database holds; unreachable_events: the database "
+        "cluster was never registered, so new events cannot be read in order (README, Operations).",
+    )
+    kind = serializers.ChoiceField(choices=["projection", "relay"])
+    timeline = serializers.IntegerField(help_text="The database cluster (outbox timeline) the position was taken on.")
+    current_timeline = serializers.IntegerField(help_text="The timeline new events are written on.")
 
 
 class ProjectionsOutput(serializers.Serializer):

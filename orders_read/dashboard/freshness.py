@@ -23,8 +23,13 @@ STATE_LABELS = {
     "catching_up": "Catching up",
     "stuck": "Stuck",
     "parked": "Parked streams",
+    "restored": "Restored: catching up",
+    "unreachable_events": "Events unreachable",
 }
-STATE_TONES = {"idle": "good", "catching_up": "neutral", "stuck": "bad", "parked": "bad"}
+STATE_TONES = {
+    "idle": "good", "catching_up": "neutral", "stuck": "bad", "parked": "bad", "restored": "bad",
+    "unreachable_events": "bad",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,11 @@ STATES = {
     "catching_up": ("Catching up", "events waiting, and a drainer is at work"),
     "stuck": ("Stuck", f"events waiting, and no heartbeat for {int(HEARTBEAT_FRESH_FOR.total_seconds())} s"),
     "parked": ("Parked", "caught up except for parked streams, which need staff"),
+    "restored": ("Restored", "the database was restored into another cluster; applying what it holds, then new events"),
+    "unreachable_events": (
+        "Events unreachable",
+        "this database cluster was never registered: new events cannot be read in order (see the README)",
+    ),
 }
 
 

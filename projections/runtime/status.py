@@ -25,6 +25,7 @@ from projections.store.timelines import current
 
 HEARTBEAT_FRESH_FOR = timedelta(seconds=60)
 STATES = ("idle", "catching_up", "stuck", "parked", "restored", "unreachable_events")
+RESTORE_STATES = ("restored", "unreachable_events")  # loud: never "up to date" while these hold
 
 
 def consumer_health() -> list[dict[str, Any]]:
