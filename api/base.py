@@ -18,13 +18,13 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from api.errors import PreconditionFailed, ProjectionLagging
+from config.limits import MAX_BIGINT, MAX_VERSION
 from orders_write.errors import VersionConflict
 from orders_write.outbox import correlated
 from orders_write.services import CommandResult
+from projections.runtime.registry import owners_of
 from projections.runtime.watermark import wait_for_position, watermark
 
-MAX_POSITION = 2**63 - 1
-MAX_VERSION = 2**31 - 1
 _ETAG = re.compile(r'\s*"([1-9][0-9]{0,9})"\s*')
 
 
@@ -97,17 +97,24 @@ class ReadParams(serializers.Serializer):
     min_position = serializers.IntegerField(
         required=False,
         min_value=0,
-        max_value=MAX_POSITION,
+        max_value=MAX_BIGINT,
         help_text="Read-your-writes: wait (about 2 s at most) until the read side has applied this outbox "
         "position (a command's `position`); 503 `projection_lagging` if it has not.",
     )
 
 
 class QueryApi(APIView):
-    """A read: names the projections behind it (``()`` for reads straight from the outbox)."""
+    """A read: names the read tables behind it (``()`` for reads straight from the outbox).
 
-    projections: ClassVar[tuple[str, ...]] = ()
+    Its ``min_position`` waits for, and its ``X-Projection-Position`` reports, the projections
+    that own those tables, whichever they are (``settings.CONSUMERS``).
+    """
+
+    reads: ClassVar[tuple[type, ...]] = ()
     params_class: ClassVar[type[serializers.Serializer]] = ReadParams
+
+    def projections_behind(self) -> tuple[str, ...]:
+        return owners_of(*self.reads)
 
     def initial(self, request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authentication, rights, throttles first
@@ -115,6 +122,7 @@ class QueryApi(APIView):
         params.is_valid(raise_exception=True)
         self.params = params.validated_data
         min_position = self.params.get("min_position")
+        self.projections = self.projections_behind()
         if min_position is None:
             self.position = watermark(self.projections)
             return

@@ -1,8 +1,8 @@
-"""Who may do what: three rights, checked per operation, never implied by being logged in.
+"""Who may do what: three rights (``config.rights``), checked per operation, never implied by being logged in.
 
-- ``orders_write.manage_orders``: place and change orders (a storefront, an order clerk).
-- ``orders_write.manage_catalog``: register and change customers, add and change products.
-- ``orders_read.view_reports``: sales reports and projection health (a manager).
+- ``MANAGE_ORDERS``: place and change orders (a storefront, an order clerk).
+- ``MANAGE_CATALOG``: register and change customers, add and change products.
+- ``VIEW_REPORTS``: sales reports and projection health (a manager).
 
 Reading orders and customers needs any one of the three: whoever places orders, keeps the
 customer file or reads reports must be able to look an order up. Superusers hold every right.
@@ -10,9 +10,8 @@ customer file or reads reports must be able to look an order up. Superusers hold
 
 from rest_framework.permissions import BasePermission
 
-MANAGE_ORDERS = "orders_write.manage_orders"
-MANAGE_CATALOG = "orders_write.manage_catalog"
-VIEW_REPORTS = "orders_read.view_reports"
+from config.rights import MANAGE_CATALOG, MANAGE_ORDERS, VIEW_REPORTS
+
 READ_ORDERS = (MANAGE_ORDERS, MANAGE_CATALOG, VIEW_REPORTS)
 
 

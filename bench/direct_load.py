@@ -1,6 +1,6 @@
 """An open-loop order load that calls the write service directly, in writer processes: no HTTP.
 
-``bench/lag.py --direct N`` uses it to measure the projections' lag with HTTP taken out, at
+``python -m bench.lag --direct N`` uses it to measure the projections' lag with HTTP taken out, at
 rates the API cannot serve on a small machine (gunicorn spends several ms of CPU per placement).
 Each of ``writers`` child processes
 places every ``writers``-th order of one shared schedule through ``orders_write.services.order_place``
@@ -22,8 +22,6 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.load import Ack, LoadResult, random_order
 
@@ -48,7 +46,7 @@ class DirectLoad:
         started = time.time() + 1.0  # time for the writers to start Django before the first order is due
         spec = {"customers": self.customers, "skus": self.skus, "rate": self.rate, "duration": self.duration,
                 "writers": self.writers, "seed": self.seed, "started": started}  # fmt: skip
-        command = [sys.executable, __file__]
+        command = [sys.executable, "-m", "bench.direct_load"]
         children = [
             subprocess.Popen(
                 [*command, json.dumps({**spec, "writer": n})], cwd=ROOT, env=self.env, stdout=subprocess.PIPE, text=True

@@ -4,11 +4,13 @@ One command runs a drill (or all of them) against the real stack (gunicorn, ``ma
 PostgreSQL; with ``--scale-out`` also Redis and a second database), under the machine-wide bench
 lock, and exits 1 when any check fails::
 
-    .venv/bin/python bench/drills.py kill|pg-restart|long-transaction|conflicts|converge|all \\
-        [--scale-out] [--duration 60] [--rate 40]
+    .venv/bin/python -m bench.drills kill|pg-restart|long-transaction|conflicts|converge|all \\
+        [--scale-out] [--duration 60] [--rate 40] [--databases drill]
 
-Every drill starts from fresh databases (``drill_write``; with ``--scale-out`` also ``drill_read``
-for ``READ_DATABASE_URL``, django-q2's Redis broker and TWO qclusters), places orders over HTTP at
+Every drill starts from fresh databases on the PostgreSQL server of ``DATABASE_URL``
+(``bench/stack.py``): ``drill_write``; with ``--scale-out`` also ``drill_read`` for
+``READ_DATABASE_URL``, django-q2's Redis broker and TWO qclusters (``--databases PREFIX`` names
+them ``PREFIX_write``, ``PREFIX_read`` and ``PREFIX_unrelated``). It places orders over HTTP at
 a fixed rate (``bench/load.py``: Idempotency-Key retries make the acknowledged set exact) while a
 few client threads confirm and cancel a fraction of the acknowledged orders with
 ``expected_version`` (cancellations move the sales sums, where double counting would show),
@@ -22,11 +24,14 @@ injects its fault, waits until every projection's lag is 0 and then checks:
 4. the write side holds exactly the acknowledged orders, in the acknowledged state.
 
 Drills: ``kill`` SIGKILLs a qcluster (one of the two, with ``--scale-out``) at 20+ seeded random
-moments and restarts it, as a supervisor would; ``pg-restart`` restarts PostgreSQL with
-``-m immediate`` twice and leaves web and worker to recover alone; ``long-transaction`` holds a
-transaction open in an unrelated database for 20 s and shows the drain horizon hold projection
-back; ``conflicts`` sends 100 simultaneous commands with the same ``expected_version`` to one
-order, round after round; ``converge`` is the load with no fault (for ``--scale-out``).
+moments and restarts it, as a supervisor would; ``pg-restart`` restarts the PostgreSQL server
+(``stack.restart_postgres``) with ``-m immediate`` twice and leaves web and worker to recover
+alone; ``long-transaction`` holds write transactions open for 20 s in the shop's database and
+in an unrelated one, which must not hold projection back (ADR 0015); ``restore`` dumps the shop
+into a fresh cluster and keeps selling there (``bench/restore_drill.py``); ``conflicts`` sends
+100 simultaneous commands with the same ``expected_version`` to one order, round after round;
+``converge`` is the load with no fault (for ``--scale-out``, and the shortest drill:
+``converge --duration 3 --rate 10`` is a smoke run).
 
 Standard library and psycopg only: the stack runs in child processes (``bench/stack.py``).
 """
@@ -45,18 +50,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.client import HTTPException
-from pathlib import Path
 
 import psycopg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench import stack
+from bench import restore_drill, stack
 from bench.load import Ack, Api, OrderLoad, seed_catalogue
 
 WRITE_DB, READ_DB, UNRELATED_DB = "drill_write", "drill_read", "drill_unrelated"
 DRILL_REDIS_DB = 7  # a Redis database of the drills' own: broker queue and cache marks start empty
-PG_RESTART = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main"]
 DRAIN_TIMEOUT = 240.0  # longer than the minute sweep plus the pending mark of a lost nudge
 COMMAND_GIVE_UP = 120.0
 READ_TABLES = ("order_summary", "order_line_view", "daily_sales", "customer_stats", "product_sales")
@@ -562,7 +563,7 @@ class PgRestartDrill(LoadedDrill):
         for fraction in (1 / 3, 2 / 3):
             sleep_until(started + self.args.duration * fraction)
             began = time.time()
-            subprocess.run([*PG_RESTART, "restart", "-m", "immediate"], check=True, capture_output=True, timeout=120)
+            stack.restart_postgres("-m", "immediate")
             wait_for_postgres()
             downtimes.append(time.time() - began)
             self.monitor.fault_ended()
@@ -588,7 +589,7 @@ def ensure_postgres_running() -> None:
     try:
         sql("postgres", "SELECT 1")
     except psycopg.OperationalError:
-        subprocess.run([*PG_RESTART, "start"], check=False)
+        stack.restart_postgres()  # a stopped server starts, with its own options
         wait_for_postgres()
 
 
@@ -773,14 +774,35 @@ def race(drill: Stack, make: Callable[[int], tuple[str, dict]], version: int, th
     return answers
 
 
+class RestoreDrill:
+    """Dump, restore into a fresh cluster (ids lower, or higher with ``--epoch``), keep selling (ADR 0017)."""
+
+    def __init__(self, name: str, args: argparse.Namespace) -> None:
+        self.args = args
+
+    def run(self) -> Outcome:
+        epoch = self.args.epoch
+        checks = restore_drill.run(orders=self.args.restore_orders, after=self.args.restore_after, epoch=epoch)
+        mode = "transaction ids restart lower" if epoch == 0 else f"transaction ids higher (epoch {epoch})"
+        facts = {"orders before / after the restore": f"{self.args.restore_orders} / {self.args.restore_after}"}
+        return Outcome("restore", mode, facts=facts, checks=[Check(what, ok, seen) for what, seen, ok in checks])
+
+
 DRILLS = {
     "kill": KillDrill,
     "conflicts": ConflictDrill,
     "pg-restart": PgRestartDrill,
     "long-transaction": LongTransactionDrill,
     "converge": ConvergeDrill,
+    "restore": RestoreDrill,
 }
-ALL = {False: ["kill", "conflicts", "pg-restart", "long-transaction"], True: ["converge", "kill"]}
+ALL = {False: ["kill", "conflicts", "pg-restart", "long-transaction", "restore"], True: ["converge", "kill"]}
+
+
+def name_databases(prefix: str) -> None:
+    """Name the drills' databases ``<prefix>_write``, ``<prefix>_read`` and ``<prefix>_unrelated``."""
+    global WRITE_DB, READ_DB, UNRELATED_DB
+    WRITE_DB, READ_DB, UNRELATED_DB = (f"{prefix}_{role}" for role in ("write", "read", "unrelated"))
 
 
 def main() -> int:
@@ -792,8 +814,15 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=20, help="qcluster SIGKILLs in the kill drill")
     parser.add_argument("--rounds", type=int, default=6, help="conflict rounds (versions raced)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--epoch", type=int, default=0, help="restore: start the new cluster's ids at epoch N (higher)")
+    parser.add_argument("--restore-orders", type=int, default=300, help="restore: orders seeded before the dump")
+    parser.add_argument("--restore-after", type=int, default=50, help="restore: orders placed after the restore")
+    parser.add_argument("--databases", default="drill", metavar="PREFIX", help="name the drills' databases PREFIX_…")
     args = parser.parse_args()
+    name_databases(args.databases)
     names = ALL[args.scale_out] if args.drill == "all" else [args.drill]
+    if "pg-restart" in names:
+        stack.postgres_control()  # found while the server answers: ensure_postgres_running may need it later
     outcomes = []
     with stack.bench_lock():
         try:

@@ -1,8 +1,10 @@
 """Measure projection lag under sustained API load: commit to visible in ``order_summary``.
 
-One command (it takes the machine-wide bench lock)::
+One command (it takes the machine-wide bench lock; databases on the PostgreSQL server of
+``DATABASE_URL``, see ``bench/stack.py``)::
 
-    .venv/bin/python bench/lag.py [--rate 200] [--duration 60] [--redis] [--poison] [--no-throttle] [--direct N]
+    .venv/bin/python -m bench.lag [--rate 200] [--duration 60] [--redis] [--poison] [--no-throttle] [--direct N]
+                                  [--verify-on LOG_DB] [--customers 200] [--products 50]
 
 It builds a fresh database (``lag_orm`` or ``lag_redis``), migrates, makes ``--users`` API users
 (32: one per client thread, as a shop's many clerks and integrations; with one user every
@@ -11,7 +13,10 @@ API, starts gunicorn and ONE real ``qcluster`` (one worker process), and places 
 open-loop at ``--rate`` for ``--duration`` seconds (``bench/load.py``). ``--redis`` uses the
 Redis broker and cache; ``--no-throttle`` sets ``COMMAND_THROTTLE_RATE=off``; ``--direct N``
 places the orders from N writer processes calling the service instead of through HTTP
-(``bench/direct_load.py``: the projections' lag at rates the API cannot serve on two cores). A poller
+(``bench/direct_load.py``: the projections' lag at rates the API cannot serve on two cores);
+``--verify-on LOG_DB`` starts from a copy of a drained log (a million events from
+``bench/seed_log.py``) and runs ``verify_projections`` beside the load, which must pass and must
+not push the lag past the target (property 12). A poller
 thread on its own psycopg connection reads ``order_summary`` every few milliseconds and stamps
 when each order first appears. Lag is measured two ways:
 
@@ -29,8 +34,9 @@ every other acknowledged order is in ``order_summary`` at its acknowledged versi
 ``verify_projections`` finds nothing but the parked stream (held back, named, exit 0).
 
 Prints Markdown tables; exits 1 when p99 lag exceeds ``--target`` (1 s), the acknowledged rate
-is under 95 % of ``--rate``, an acknowledged order is missing or at another version, or the
-poison drill parks anything but the poisoned stream.
+is under 95 % of ``--rate`` (these two targets not with ``--ignore-targets``: a tiny smoke run),
+an acknowledged order is missing or at another version, or the poison drill parks anything but
+the poisoned stream.
 """
 
 from __future__ import annotations
@@ -46,12 +52,9 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import psutil
 import psycopg
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import stack
 from bench.direct_load import DirectLoad
@@ -156,7 +159,8 @@ def api_users(env: dict[str, str], count: int) -> list[str]:
     """Create ``count`` more API users (superusers, as the bench user is) in one helper; return their tokens.
 
     A shop's orders come from many users. With one user every command rewrites the same
-    throttle-history row of the database cache, which serialises the commands (see lag.md).
+    throttle-history row of the database cache, which serialises the commands (docs/benchmarks.md,
+    "Lag under API load").
     """
     if count <= 0:
         return []
@@ -268,7 +272,7 @@ class Run:
 
     def main(self) -> int:
         database = self.args.database or ("lag_redis" if self.args.redis else "lag_orm")
-        self.url = stack.create_database(database)
+        self.url = stack.create_database(database, template=self.args.verify_on)
         throttle = {"COMMAND_THROTTLE_RATE": "off"} if self.args.no_throttle else {}
         self.env = stack.stack_env(self.url, redis=self.args.redis, **throttle)
         stack.migrate(self.env)
@@ -279,7 +283,8 @@ class Run:
         web, base = stack.start_web(self.env, workers=self.args.web_workers, threads=self.args.web_threads)
         cluster = stack.start_qcluster(self.env, name=f"qcluster-{database}")
         try:
-            customers, skus = seed_catalogue(Api(base, token), customers=200, products=50)
+            api = Api(base, token)
+            customers, skus = seed_catalogue(api, customers=self.args.customers, products=self.args.products)
             return self.measure(base, tokens, customers, skus, web, cluster)
         finally:
             cluster.stop()
@@ -304,8 +309,11 @@ class Run:
             threading.Timer(self.args.duration / 3, self.poison_one, [load, visibility]).start()
         cpu = CpuMeter({"gunicorn": web.pid, "qcluster": cluster.pid})
         cpu.begin()
+        checker = VerifyDuringLoad(self.env).start() if self.args.verify_on else None
         result = load.run()
         busy = cpu.end(result.duration)
+        if checker:
+            self.problems += checker.finish(load_ended=time.monotonic())
         acked = {ack.order_id for ack in result.acks} - visibility.excluded
         missing = visibility.wait_for(acked, SETTLE_SECONDS)
         visibility.stopping.set()
@@ -415,11 +423,17 @@ class Run:
             print(f"| {name} | {value} |")
         if self.poison.get("verify"):
             self.report_poison()
+        missed = []
         if commit_lag and percentile(commit_lag, 99) > args.target:
-            self.problems.append(f"p99 lag {percentile(commit_lag, 99):.3f} s > target {args.target} s")
+            missed.append(f"p99 lag {percentile(commit_lag, 99):.3f} s > target {args.target} s")
         if result.rate < 0.95 * args.rate:
-            self.problems.append(f"acknowledged rate {result.rate:.1f}/s < 95 % of {args.rate:g}/s")
-        print("\n" + ("FAILED:\n- " + "\n- ".join(self.problems) if self.problems else "OK: every target met"))
+            missed.append(f"acknowledged rate {result.rate:.1f}/s < 95 % of {args.rate:g}/s")
+        if args.ignore_targets:
+            print("".join(f"\ntarget missed (ignored): {target}" for target in missed))
+        else:
+            self.problems += missed
+        verdict = "OK: every check passed, targets ignored" if missed and not self.problems else "OK: every target met"
+        print("\n" + ("FAILED:\n- " + "\n- ".join(self.problems) if self.problems else verdict))
 
     def report_poison(self) -> None:
         print(f"\n#### Poison drill: order {self.poison['order_id']} (outbox position {self.poison['position']})\n")
@@ -428,6 +442,28 @@ class Run:
             print(f"| {projection} | {kind} {aggregate_id} | {state} | {attempts} | {error} |")
         code, output = self.poison["verify"]
         print(f"\n`verify_projections` exit {code}:\n\n```\n{output[-3000:]}\n```")
+
+
+class VerifyDuringLoad:
+    """``verify_projections`` run beside the load (property 12): it must not stall the drain, and must pass."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.child = stack.Child("verify", [stack.PYTHON, "manage.py", "verify_projections"], env)
+
+    def start(self) -> VerifyDuringLoad:
+        self.started = time.monotonic()
+        self.child.start()
+        return self
+
+    def finish(self, *, load_ended: float) -> list[str]:
+        """Wait for verify; report it, and say what went wrong (it must end clean, within the load)."""
+        code = self.child.process.wait(timeout=3600)
+        ended = time.monotonic()
+        within = ended <= load_ended
+        print(f"\nverify_projections beside the load: {ended - self.started:.1f} s, exit {code}, "
+              f"{'ended within' if within else 'outlasted'} the load", file=sys.stderr)  # fmt: skip
+        problems = [] if code == 0 else [f"verify_projections exited {code}: {self.child.log_text()[-2000:]}"]
+        return problems + ([] if within else ["verify outlasted the load: the lag figures do not cover all of it"])
 
 
 def clear_drain_mark() -> None:
@@ -459,6 +495,14 @@ def parse_args() -> argparse.Namespace:
         help="place orders from N writer processes calling the service, not through HTTP (bench/direct_load.py)",
     )  # fmt: skip
     parser.add_argument("--database", help="default lag_orm or lag_redis")
+    parser.add_argument("--customers", type=int, default=200, help="customers seeded through the API")
+    parser.add_argument("--products", type=int, default=50, help="products seeded through the API")
+    parser.add_argument("--ignore-targets", action="store_true", help="exit 1 only when a check fails (smoke runs)")
+    parser.add_argument(
+        "--verify-on", metavar="LOG_DB",
+        help="copy the database from LOG_DB (a drained bench/seed_log.py log) and run verify_projections "
+        "beside the load; use a --duration longer than verify takes",
+    )  # fmt: skip
     parser.add_argument("--lock-held", action="store_true", help="the caller holds the bench lock (flock …)")
     return parser.parse_args()
 

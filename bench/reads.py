@@ -1,9 +1,10 @@
 """Reads: "the 20 most recent orders of a customer" from order_summary vs the join over the write tables.
 
-Run against the million-order shop loaded by ``bench/seed_log.py``::
+Run against the million-order shop loaded by ``bench/seed_log.py``, on the PostgreSQL server of
+``DATABASE_URL`` (``bench/stack.py``)::
 
-    .venv/bin/python bench/seed_log.py bench_reads --orders 1000000 --lifecycle placed
-    .venv/bin/python bench/reads.py bench_reads
+    .venv/bin/python -m bench.seed_log bench_reads --orders 1000000 --lifecycle placed
+    .venv/bin/python -m bench.reads bench_reads
 
 What it does, holding the machine-wide bench lock:
 
@@ -24,7 +25,9 @@ What it does, holding the machine-wide bench lock:
 3. **over HTTP**: ``GET /api/customers/{id}/orders/?limit=20`` with a token against gunicorn
    (DEBUG off), the same customers, sequential requests on one keep-alive connection;
 4. prints p50 / p99 / max for each and the join / read ratio. Targets: read p99 ≤ 1 ms in the
-   database, and the read ≥ 10x faster than the join for the heavy customer (p50 and p99).
+   database, and the read ≥ 10x faster than the join for the heavy customer (p50 and p99). Exit
+   1 when one is missed, unless ``--ignore-targets`` (a tiny smoke run: the figures are printed,
+   the answers still checked).
 """
 
 from __future__ import annotations
@@ -35,15 +38,13 @@ import statistics
 import sys
 import time
 from http.client import HTTPConnection
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench import stack
 
+SEED_COMMAND = ".venv/bin/python -m bench.seed_log {database} --orders 1000000 --lifecycle placed"
 TARGET_P99_MS = 1.0
 TARGET_RATIO = 10.0
 
@@ -69,8 +70,9 @@ def main() -> None:
     parser.add_argument("database", nargs="?", default="bench_reads")
     parser.add_argument("--repeat", type=int, default=2000, help="queries per variant (default 2000)")
     parser.add_argument("--http-repeat", type=int, default=1000)
+    parser.add_argument("--ignore-targets", action="store_true", help="print the figures, exit 0 (smoke runs)")
     args = parser.parse_args()
-    url = stack.database_url(args.database)
+    url = stack.require_database(args.database, made_by=SEED_COMMAND.format(database=args.database))
     env = stack.stack_env(url)
     with stack.bench_lock():
         caught_up = _catch_up(env, url)
@@ -119,6 +121,8 @@ def _customers(connection: psycopg.Connection) -> tuple[int, int, list[int]]:
     typical = [row[0] for row in connection.execute(
         "SELECT customer_id FROM customer_stats WHERE order_count BETWEEN 20 AND 100 ORDER BY customer_id"
     )]  # fmt: skip
+    if not typical or count < 20:
+        raise SystemExit("the shop needs a customer with 20 or more orders and some with 20 to 100 (see --orders)")
     return heavy, count, typical
 
 
@@ -191,8 +195,9 @@ def _report(results: dict, heavy: int, heavy_orders: int, caught_up: str, args: 
     for who in ("typical", "heavy"):  # "in the database": PostgreSQL's own execution time
         if stats[f"db read {who} (server execution)"][1] > TARGET_P99_MS:
             failures.append(f"read p99 in the database for the {who} customer above {TARGET_P99_MS} ms")
-    print("targets: " + ("met" if not failures else "MISSED: " + "; ".join(failures)))
-    sys.exit(1 if failures else 0)
+    ignored = " (ignored: --ignore-targets)" if failures and args.ignore_targets else ""
+    print("targets: " + ("met" if not failures else "MISSED: " + "; ".join(failures)) + ignored)
+    sys.exit(1 if failures and not args.ignore_targets else 0)
 
 
 if __name__ == "__main__":

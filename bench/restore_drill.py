@@ -6,7 +6,7 @@ place orders there through the services, and check what an operator would see: s
 the restore (not "up to date") while events are pending, then one drain applies every order
 exactly once and ``verify_projections`` is clean. Prints a Markdown table; exits 1 on a miss.
 
-    .venv/bin/python -m bench.drills restore [--epoch 3] [--orders 300] [--after 50]
+    .venv/bin/python -m bench.drills restore [--epoch 3] [--restore-orders 300] [--restore-after 50]
 """
 
 from __future__ import annotations

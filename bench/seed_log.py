@@ -13,9 +13,10 @@ One customer (the first) is *heavy*: ``--heavy-orders`` of the orders are theirs
 spread over the other customers. Events are written in time order across orders, one outbox
 position each, so the log interleaves aggregates as a live shop's would.
 
-    .venv/bin/python bench/seed_log.py bench_reads --orders 1000000 --lifecycle placed
-    .venv/bin/python bench/seed_log.py bench_log --orders 250000 --lifecycle full
+    .venv/bin/python -m bench.seed_log bench_reads --orders 1000000 --lifecycle placed
+    .venv/bin/python -m bench.seed_log bench_log --orders 250000 --lifecycle full
 
+The database is (re)created on the PostgreSQL server of ``DATABASE_URL`` (``bench/stack.py``).
 Standard library, psycopg and the ``events`` package (plain Python) only; migrations run in a
 child ``manage.py``.
 """
@@ -25,16 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import psycopg
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import stack
 from events import (

@@ -24,6 +24,7 @@ import functools
 import os
 import pwd
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -82,11 +83,11 @@ def database_url(name: str) -> str:
     return urlunsplit(server._replace(path=f"/{name}"))
 
 
-def create_database(name: str) -> str:
-    """Drop (if it exists) and create an empty database; return its URL."""
+def create_database(name: str, *, template: str | None = None) -> str:
+    """Drop (if it exists) and create a database, empty or a copy of ``template``; return its URL."""
     with psycopg.connect(database_url("postgres"), autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return database_url(name)
 
 
@@ -101,16 +102,20 @@ def require_database(name: str, *, made_by: str) -> str:
 
 @functools.cache
 def postgres_control() -> tuple[str, ...]:
-    """``pg_ctl`` for the server of ``DATABASE_URL``; append the action (``restart -m immediate``).
+    """The control command of the server of ``DATABASE_URL``; append the action (``restart -m immediate``).
 
-    The binaries are those the server runs (the first word of ``postmaster.opts``), so no
-    PostgreSQL version is assumed, and ``restart`` reuses the server's own options (a Debian
-    cluster's ``config_file``, a scratch cluster's port), starting a stopped server with them too.
-    Run as the data directory's owner when the caller is root; the server must be on this
-    machine. Cached: ask while the server answers, use it while it is down.
+    No PostgreSQL version is assumed: a Debian cluster (``cluster_name`` such as ``15/main``) goes
+    through ``pg_ctlcluster`` with the version and name it reports (its own log file, no systemd);
+    any other server through the ``pg_ctl`` beside the binary it runs (``postmaster.opts``), as
+    the data directory's owner when the caller is root. Either way ``restart`` keeps the server's
+    own options and starts a stopped server too. The server must be on this machine. Cached: ask
+    while the server answers, use it while it is down.
     """
     with psycopg.connect(database_url("postgres"), autocommit=True) as connection:
         data = Path(connection.execute("SHOW data_directory").fetchone()[0])
+        version, _, cluster = connection.execute("SHOW cluster_name").fetchone()[0].partition("/")
+    if cluster and shutil.which("pg_ctlcluster"):
+        return ("pg_ctlcluster", "--skip-systemctl-redirect", version, cluster)
     try:
         binary = Path(shlex.split((data / "postmaster.opts").read_text())[0])
     except OSError as error:

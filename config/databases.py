@@ -2,7 +2,10 @@
 
 The read side (read tables, checkpoints, parked streams) lives on ``read`` when
 ``READ_DATABASE_URL`` is set, else on ``default``; the write side and the outbox on ``default``.
-Asking the router at call time keeps tests that change ``DATABASES`` honest.
+Asking the router at call time keeps tests that change ``DATABASES`` (or ``DATABASE_ROUTERS``)
+honest: an alias frozen at import would keep pointing at the database the process started with.
+Each call is an app-registry lookup and the router's answer, never a query, so callers may ask
+per batch or per command instead of caching the answer.
 """
 
 from django.apps import apps

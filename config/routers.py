@@ -4,7 +4,12 @@ Read tables, projection checkpoints and parked streams live together in the read
 a batch's rows and its checkpoint still commit in one transaction there (exactly once). The
 shared cache (the drain's debounce mark) lives there too. The write side, the outbox, auth,
 sessions and django-q2's queue stay on ``default``; projections read the outbox from it.
+
+``READ_ALIAS`` is the one spelling of the read database's alias (the settings name it so);
+code asks ``config.databases.read_alias()``/``write_alias()`` rather than naming either alias.
 """
+
+from django.db import DEFAULT_DB_ALIAS
 
 READ_SIDE_APPS = {"orders_read", "projections", "django_cache"}
 READ_ALIAS = "read"
@@ -21,4 +26,4 @@ class ReadSideRouter:
         return None
 
     def allow_migrate(self, db, app_label, model_name=None, **hints):
-        return db == READ_ALIAS if app_label in READ_SIDE_APPS else db == "default"
+        return db == READ_ALIAS if app_label in READ_SIDE_APPS else db == DEFAULT_DB_ALIAS

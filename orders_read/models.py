@@ -11,6 +11,8 @@ Which index serves which query is written down in ``docs/decisions/0007-read-tab
 
 from django.db import models
 
+from config.rights import VIEW_REPORTS, codename
+
 
 class OrderSummary(models.Model):
     """One row per order: everything a list or a detail header shows, denormalised."""
@@ -36,7 +38,7 @@ class OrderSummary(models.Model):
         db_table = "order_summary"
         verbose_name = "order summary"
         verbose_name_plural = "order summaries"
-        permissions = [("view_reports", "Can view sales reports and projection health")]
+        permissions = [(codename(VIEW_REPORTS), "Can view sales reports and projection health")]
 
     def __str__(self) -> str:
         return f"Order {self.order_id} ({self.status})"

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
+from config.databases import write_alias
 from events import Event, encode
 from orders_write import clock
 from orders_write.models import OutboxEvent
@@ -49,7 +50,7 @@ def writer_lock() -> Iterator[None]:
     a time) there is nothing to take. Either way the connection is marked for ``append`` while
     the block runs.
     """
-    connection = transaction.get_connection()
+    connection = transaction.get_connection(write_alias())
     if not connection.in_atomic_block:
         raise WriterLockError("the outbox writer lock is taken inside a transaction (it lasts until its end)")
     if connection.vendor == "postgresql":
@@ -100,7 +101,7 @@ def append(events: Sequence[tuple[Event, int]], *, actor: Any) -> int:
 
     Must run inside the command's transaction: the rows commit or roll back with the state.
     """
-    connection = transaction.get_connection()
+    connection = transaction.get_connection(write_alias())
     if not connection.in_atomic_block:
         raise RuntimeError("outbox.append must run inside the command's transaction")
     require_write_scope("outbox.append")
@@ -131,7 +132,7 @@ def append(events: Sequence[tuple[Event, int]], *, actor: Any) -> int:
     ]
     position = _insert(rows)
     # robust: a failing nudge must not make a committed command look failed to its caller.
-    transaction.on_commit(_nudge, robust=True)
+    transaction.on_commit(_nudge, using=connection.alias, robust=True)
     return position
 
 
@@ -157,7 +158,3 @@ def _insert(rows: list[tuple]) -> int:
 
 def _nudge() -> None:
     import_string(settings.OUTBOX_NUDGE)()
-
-
-def nudge_nothing() -> None:
-    """Do nothing: the default nudge until projections register their own."""

@@ -7,6 +7,8 @@ row is also the projection's drain lock (``SELECT … FOR UPDATE SKIP LOCKED``) 
 
 from django.db import models
 
+from config.rights import MANAGE_PROJECTIONS, codename
+
 
 class Checkpoint(models.Model):
     """One consumer's position (projection or relay); ``projection`` is the consumer's name."""
@@ -14,7 +16,7 @@ class Checkpoint(models.Model):
     projection = models.CharField(max_length=64, primary_key=True)
     # The outbox timeline (cluster) the position was taken on: transaction ids compare only
     # within one (ADR 0017). 1 is the cluster the outbox was created on.
-    timeline = models.BigIntegerField(default=1)
+    timeline = models.BigIntegerField(default=1, db_default=1)
     # The last applied event's writing transaction (PostgreSQL xid8 as an integer; 0 on SQLite)
     # and position: the drain resumes strictly after (last_txid, last_position).
     last_txid = models.BigIntegerField(default=0)
@@ -60,7 +62,7 @@ class ParkedStream(models.Model):
         ]
         indexes = [models.Index(fields=["projection", "state", "retry_at"], name="parked_due")]
         # Viewing takes ``orders_read.view_reports``; acting on projections is a right of its own.
-        permissions = [("manage_projections", "Can retry or skip parked streams and rebuild projections")]
+        permissions = [(codename(MANAGE_PROJECTIONS), "Can retry or skip parked streams and rebuild projections")]
 
     def __str__(self) -> str:
         return f"{self.projection}: {self.aggregate_type} {self.aggregate_id} ({self.state})"

@@ -1,8 +1,9 @@
 """Empty the read side between tests: Django's flush skips unmanaged read tables and the cache."""
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import connections
 
+from config.databases import read_alias
 from projections.runtime.registry import projections
 
 
@@ -14,6 +15,7 @@ def empty_read_tables() -> None:
     rolled-back test a truncated table simply keeps its old, untouched storage.
     """
     tables = sorted({table for projection in projections().values() for table in projection.tables()})
+    connection = connections[read_alias()]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"TRUNCATE {', '.join(tables)}")

@@ -9,10 +9,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 
 from api.base import CommandApi, VersionedInput
-from api.permissions import MANAGE_CATALOG, any_of
+from api.permissions import any_of
 from api.schema import COMMAND_HEADERS, IF_MATCH, errors
+from config.limits import MAX_PRICE
+from config.rights import MANAGE_CATALOG
 from orders_write import services
-from orders_write.services.limits import EMAIL_MAX_LENGTH, MAX_PRICE, NAME_MAX_LENGTH, SKU_MAX_LENGTH
+from orders_write.services.limits import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, SKU_MAX_LENGTH
 
 
 class CatalogCommandApi(CommandApi):

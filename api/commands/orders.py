@@ -9,19 +9,13 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import serializers, status
 
 from api.base import CommandApi, VersionedInput
-from api.permissions import MANAGE_ORDERS, any_of
+from api.permissions import any_of
 from api.schema import COMMAND_HEADERS, IF_MATCH, errors
+from config.limits import MAX_BIGINT, MAX_DISCOUNT_AMOUNT, MAX_DISCOUNT_PERCENT, MAX_LINES, MAX_QUANTITY
+from config.rights import MANAGE_ORDERS
 from orders_write import services
 from orders_write.services import CommandResult
-from orders_write.services.limits import (
-    CANCEL_REASON_MAX_LENGTH,
-    MAX_ID,
-    MAX_LINES,
-    MAX_PRICE,
-    MAX_QUANTITY,
-    SKU_MAX_LENGTH,
-    TRACKING_NUMBER_MAX_LENGTH,
-)
+from orders_write.services.limits import CANCEL_REASON_MAX_LENGTH, SKU_MAX_LENGTH, TRACKING_NUMBER_MAX_LENGTH
 
 
 class OrderCommandOutput(serializers.Serializer):
@@ -65,7 +59,7 @@ class LineInput(serializers.Serializer):
 
 class OrderPlaceApi(OrderCommandApi):
     class InputSerializer(serializers.Serializer):
-        customer_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+        customer_id = serializers.IntegerField(min_value=1, max_value=MAX_BIGINT)
         lines = LineInput(many=True, min_length=1, max_length=MAX_LINES)
 
     @extend_schema(
@@ -137,8 +131,8 @@ class OrderLineRemoveApi(OrderCommandApi):
 
 class OrderDiscountApi(OrderCommandApi):
     class InputSerializer(VersionedInput):
-        percent = serializers.IntegerField(required=False, min_value=0, max_value=100)
-        amount = serializers.IntegerField(required=False, min_value=0, max_value=MAX_PRICE * MAX_QUANTITY * MAX_LINES)
+        percent = serializers.IntegerField(required=False, min_value=0, max_value=MAX_DISCOUNT_PERCENT)
+        amount = serializers.IntegerField(required=False, min_value=0, max_value=MAX_DISCOUNT_AMOUNT)
 
         def validate(self, attrs):
             if ("percent" in attrs) == ("amount" in attrs):

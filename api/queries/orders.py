@@ -12,15 +12,16 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from api.base import MAX_POSITION, QueryApi, ReadParams
+from api.base import QueryApi, ReadParams
 from api.permissions import READ_ORDERS, any_of
 from api.schema import QUERY_HEADERS, errors
+from config.limits import MAX_BIGINT, MAX_PAGE_SIZE
 from events import OrderStatus
 from orders_read import queries
+from orders_read.models import CustomerStats, OrderLineView, OrderSummary
 from projections.history import order_as_of, order_history
 
-ORDER_VIEWS = ("order_views",)
-SALES = ("sales",)
+ORDER_TABLES = (OrderSummary, OrderLineView)
 
 
 class OrderStateOutput(serializers.Serializer):
@@ -65,7 +66,7 @@ class OrderPage(serializers.Serializer):
 
 class ReadOrdersApi(QueryApi):
     permission_classes = [any_of(*READ_ORDERS)]
-    projections = ORDER_VIEWS
+    reads = ORDER_TABLES
 
 
 def _documented(summary: str, response, params=ReadParams, *statuses: int):
@@ -80,19 +81,19 @@ def _documented(summary: str, response, params=ReadParams, *statuses: int):
 class OrderDetailApi(ReadOrdersApi):
     @_documented("One order with its lines", OrderDetailOutput, ReadParams, 404)
     def get(self, request, order_id: int):
-        order = queries.order_detail(order_id=order_id) if order_id <= MAX_POSITION else None
+        order = queries.order_detail(order_id=order_id) if order_id <= MAX_BIGINT else None
         if order is None:
             raise NotFound(f"order {order_id} does not exist (or is not projected yet)")
         return Response(order, headers={"ETag": f'"{order["version"]}"'})
 
 
 class OrderListParams(ReadParams):
-    customer = serializers.IntegerField(required=False, min_value=1, max_value=MAX_POSITION)
+    customer = serializers.IntegerField(required=False, min_value=1, max_value=MAX_BIGINT)
     status = serializers.ChoiceField(required=False, choices=[status.value for status in OrderStatus])
     placed_after = serializers.DateTimeField(required=False, help_text="Inclusive; ISO 8601 (UTC if no offset).")
     placed_before = serializers.DateTimeField(required=False, help_text="Exclusive; ISO 8601 (UTC if no offset).")
     cursor = serializers.CharField(required=False, max_length=200, help_text="From the previous page's `next`.")
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=queries.orders.ORDER_LIST_MAX, default=50)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=50)
 
     def validate_cursor(self, value: str) -> str:
         try:
@@ -123,9 +124,7 @@ class OrderListApi(ReadOrdersApi):
 
 
 class CustomerOrdersParams(ReadParams):
-    limit = serializers.IntegerField(
-        required=False, min_value=1, max_value=queries.orders.RECENT_ORDERS_MAX, default=20
-    )
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=20)
 
 
 class CustomerOrdersApi(ReadOrdersApi):
@@ -133,7 +132,7 @@ class CustomerOrdersApi(ReadOrdersApi):
 
     @_documented("A customer's most recent orders, newest first", OrderPage, CustomerOrdersParams)
     def get(self, request, customer_id: int):
-        if customer_id > MAX_POSITION:
+        if customer_id > MAX_BIGINT:
             return Response({"results": [], "next": None})
         orders = queries.customer_recent_orders(customer_id=customer_id, limit=self.params["limit"])
         return Response({"results": orders, "next": None})
@@ -152,11 +151,11 @@ class CustomerOutput(serializers.Serializer):
 
 
 class CustomerDetailApi(ReadOrdersApi):
-    projections = SALES  # customer_stats is written by the sales projection
+    reads = (CustomerStats,)
 
     @_documented("One customer with order statistics", CustomerOutput, ReadParams, 404)
     def get(self, request, customer_id: int):
-        customer = queries.customer_detail(customer_id=customer_id) if customer_id <= MAX_POSITION else None
+        customer = queries.customer_detail(customer_id=customer_id) if customer_id <= MAX_BIGINT else None
         if customer is None:
             raise NotFound(f"customer {customer_id} does not exist (or is not projected yet)")
         return Response(customer)
@@ -192,13 +191,13 @@ class HistoryOutput(serializers.Serializer):
 class OrderHistoryApi(ReadOrdersApi):
     """Read from the outbox itself, the audit log: always current, so nothing to wait for."""
 
-    projections = ()
+    reads = ()
     params_class = HistoryParams
 
     @_documented("An order's events, and the order as it was at any moment", HistoryOutput, HistoryParams, 404)
     def get(self, request, order_id: int):
         as_of = self.params.get("as_of")
-        events = order_history(order_id=order_id) if order_id <= MAX_POSITION else []
+        events = order_history(order_id=order_id) if order_id <= MAX_BIGINT else []
         if as_of is not None:
             events = [event for event in events if event["occurred_at"] <= as_of]
         order = order_as_of(order_id=order_id, at=as_of or timezone.now()) if events else None

@@ -8,15 +8,17 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from api.base import QueryApi, ReadParams
-from api.permissions import VIEW_REPORTS, any_of
+from api.permissions import any_of
 from api.schema import QUERY_HEADERS, errors
+from config.limits import MAX_PAGE_SIZE, MAX_RANGE_DAYS
+from config.rights import VIEW_REPORTS
 from events import OrderStatus
 from orders_read import queries
+from orders_read.models import CustomerSales, CustomerStats, DailySales, ProductSales
 from projections.runtime.registry import consumers
 from projections.runtime.status import STATES, consumer_health
 
 DEFAULT_RANGE_DAYS = 30
-MAX_RANGE_DAYS = 366  # a daily series is one row per day: keep a response bounded
 
 
 class RangeParams(ReadParams):
@@ -42,12 +44,12 @@ class RangeParams(ReadParams):
 
 
 class RankingParams(RangeParams):
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=queries.reports.RANKING_MAX, default=10)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=10)
 
 
 class ReportApi(QueryApi):
     permission_classes = [any_of(VIEW_REPORTS)]
-    projections = ("sales",)
+    reads = (DailySales, ProductSales, CustomerSales, CustomerStats)
 
 
 def _documented(summary: str, response, params=RangeParams):
@@ -180,8 +182,7 @@ class ProjectionsOutput(serializers.Serializer):
 class ProjectionsApi(ReportApi):
     params_class = ReadParams
 
-    @property
-    def projections(self) -> tuple[str, ...]:
+    def projections_behind(self) -> tuple[str, ...]:
         return tuple(consumers())
 
     @extend_schema(

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_choice, env_database, env_int, env_list, env_str
+from config.routers import READ_ALIAS
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -73,13 +74,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # Optionally, the read side (read tables, checkpoints, shared cache) on a database of its own.
 if env_str("READ_DATABASE_URL") is not None:
-    DATABASES["read"] = env_database("READ_DATABASE_URL", "")
+    DATABASES[READ_ALIAS] = env_database("READ_DATABASE_URL", "")
     DATABASE_ROUTERS = ["config.routers.ReadSideRouter"]
 
 # Django's persistent connections on PostgreSQL (one per thread, checked before reuse; not a
 # pool, so nothing is shared across threads or django-q2's forked workers, which close them
 # before forking). Opening one per request cost ~15 % of a command's time under load and a
-# PostgreSQL backend start each (bench/lag.md). 0 restores a connection per request.
+# PostgreSQL backend start each (docs/benchmarks.md). 0 restores a connection per request.
 DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 for _database in DATABASES.values():
     if _database["ENGINE"] != "django.db.backends.sqlite3":
@@ -150,7 +151,7 @@ if REDIS_URL is not None:
 # The REST API (api/): token or session auth, one error shape, throttled commands, OpenAPI 3.
 # ``off`` when something in front (a gateway) limits rates: DRF then skips the throttle without
 # touching the cache, where any rate, however high, costs a cache read and write per command
-# (on the database cache a transaction on one row per user; bench/lag.md).
+# (on the database cache a transaction on one row per user; docs/benchmarks.md).
 COMMAND_THROTTLE_RATE = env_choice(
     "COMMAND_THROTTLE_RATE",
     "600/min",

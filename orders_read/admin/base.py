@@ -16,15 +16,14 @@ from django.db.models.constants import LOOKUP_SEP
 from django.utils.functional import cached_property
 
 from config.admin_paginator import EstimatedCountPaginator
+from config.limits import MAX_BIGINT
+from config.rights import VIEW_REPORTS
 from orders_read.admin.date_nav import date_navigation
-
-REPORTS_PERMISSION = "orders_read.view_reports"
-MAX_BIGINT = 2**63 - 1
 
 
 def can_view_reports(user: Any) -> bool:
     """Say whether ``user`` is active staff holding the report viewer's right (superusers hold every right)."""
-    return bool(user.is_active and user.is_staff and user.has_perm(REPORTS_PERMISSION))
+    return bool(user.is_active and user.is_staff and user.has_perm(VIEW_REPORTS))
 
 
 def parse_id(text: str) -> int | None:

@@ -18,13 +18,12 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from config.limits import MAX_BIGINT, MAX_RANGE_DAYS
 from config.money import money
-from orders_read.admin.base import MAX_BIGINT
 from orders_read.models import CustomerSales, CustomerStats, ProductSales
 
 PAGE_SIZE = 100
 DEFAULT_DAYS = 30
-MAX_DAYS = 366
 
 
 class DayRangeForm(forms.Form):
@@ -37,9 +36,9 @@ class DayRangeForm(forms.Form):
         start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
         if start > end:
             raise forms.ValidationError("“From” must not be after “To”.")
-        data["narrowed"] = (end - start).days >= MAX_DAYS
+        data["narrowed"] = (end - start).days >= MAX_RANGE_DAYS
         if data["narrowed"]:
-            start = end - timedelta(days=MAX_DAYS - 1)
+            start = end - timedelta(days=MAX_RANGE_DAYS - 1)
         data["start"], data["end"] = start, end
         return data
 
@@ -159,7 +158,7 @@ def _render(
         "newer_url": _with(request, p=page - 1 if page > 2 else None) if page > 1 else None,
         "older_url": _with(request, p=page + 1) if older else None,
         "narrowed": form.is_valid() and form.cleaned_data["narrowed"],
-        "max_days": MAX_DAYS,
+        "max_days": MAX_RANGE_DAYS,
         "page_size": PAGE_SIZE,
     }
     request.current_app = model_admin.admin_site.name

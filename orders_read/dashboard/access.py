@@ -11,7 +11,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-VIEW_REPORTS = "orders_read.view_reports"
+from config.rights import VIEW_REPORTS
 
 
 def can_view_reports(user) -> bool:

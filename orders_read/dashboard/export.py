@@ -2,7 +2,7 @@
 
 Money is written as integer minor units (cents for EUR) in columns named ``…_minor_units``,
 beside a ``currency`` column, exactly as the API returns it: spreadsheets divide, nobody
-parses "€1,234.56". Rankings and recent orders hold up to ``EXPORT_LIMIT`` rows (the page
+parses "€1,234.56". Rankings and recent orders hold up to ``MAX_PAGE_SIZE`` rows (the page
 shows the first ten). Each file costs one query.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.views.decorators.http import require_safe
 
+from config.limits import MAX_PAGE_SIZE
 from events import OrderStatus
 from orders_read.dashboard.access import reports_required
 from orders_read.dashboard.figures import recent_orders
@@ -21,7 +22,6 @@ from orders_read.dashboard.range import DayRange, choose_range
 from orders_read.queries import daily_sales_series, top_customers, top_products
 from orders_read.queries.statuses import orders_by_status
 
-EXPORT_LIMIT = 100
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 Rows = Callable[[DayRange, str], Iterable[Sequence]]
@@ -53,19 +53,19 @@ def _orders_by_status(day_range: DayRange, currency: str) -> Iterable[Sequence]:
 
 
 def _top_products(day_range: DayRange, currency: str) -> Iterable[Sequence]:
-    ranked = top_products(start=day_range.start, end=day_range.end, limit=EXPORT_LIMIT)
+    ranked = top_products(start=day_range.start, end=day_range.end, limit=MAX_PAGE_SIZE)
     for rank, row in enumerate(ranked, start=1):
         yield rank, row["sku"], row["product_name"], row["units"], row["revenue"], currency
 
 
 def _top_customers(day_range: DayRange, currency: str) -> Iterable[Sequence]:
-    ranked = top_customers(start=day_range.start, end=day_range.end, limit=EXPORT_LIMIT)
+    ranked = top_customers(start=day_range.start, end=day_range.end, limit=MAX_PAGE_SIZE)
     for rank, row in enumerate(ranked, start=1):
         yield rank, row["customer_id"], row["name"], row["orders"], row["revenue"], currency
 
 
 def _recent_orders(day_range: DayRange, currency: str) -> Iterable[Sequence]:
-    for row in recent_orders(day_range, limit=EXPORT_LIMIT):
+    for row in recent_orders(day_range, limit=MAX_PAGE_SIZE):
         yield (
             row["order_id"],
             row["placed_at"].isoformat(),

@@ -11,12 +11,13 @@ from typing import Any
 
 from django.utils import timezone
 
+from orders_read.models import CustomerSales, CustomerStats, DailySales, OrderSummary, ProductSales
+from projections.runtime.registry import owners_of
 from projections.runtime.status import consumer_health
 from projections.runtime.watermark import watermark
 
-# The projections whose tables the dashboard reads: order_summary (order_views); daily_sales,
-# product_sales, customer_sales and customer_stats (sales).
-DASHBOARD_PROJECTIONS = ("order_views", "sales")
+# The tables the dashboard reads; the projections that own them are asked of the registry.
+DASHBOARD_TABLES = (OrderSummary, DailySales, ProductSales, CustomerSales, CustomerStats)
 
 STATE_LABELS = {
     "idle": "Up to date",
@@ -52,8 +53,9 @@ def freshness() -> Freshness:
     """
     now = timezone.now()
     rows = [_presented(row, now) for row in consumer_health()]
-    position = watermark(DASHBOARD_PROJECTIONS)
-    behind = [row for row in rows if row["name"] in DASHBOARD_PROJECTIONS]
+    names = owners_of(*DASHBOARD_TABLES)
+    position = watermark(names)
+    behind = [row for row in rows if row["name"] in names]
     lag_events = sum(row["lag_events"] for row in behind)
     lag_seconds = max((row["lag_seconds"] for row in behind), default=0.0)
     as_of = now - timedelta(seconds=lag_seconds) if lag_events else now

@@ -15,7 +15,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import QueryDict
 from django.utils import timezone
 
-MAX_RANGE_DAYS = 366
+from config.limits import MAX_RANGE_DAYS
+
 EARLIEST_DAY = date(2000, 1, 1)
 LATEST_DAY = date(2099, 12, 31)
 ISO_DAY = "%Y-%m-%d"

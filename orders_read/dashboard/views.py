@@ -9,11 +9,12 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from config.limits import MAX_PAGE_SIZE, MAX_RANGE_DAYS
 from orders_read.dashboard.access import reports_required
 from orders_read.dashboard.export import TABLES
 from orders_read.dashboard.figures import dashboard_figures
 from orders_read.dashboard.freshness import freshness
-from orders_read.dashboard.range import DEFAULT_PRESET, MAX_RANGE_DAYS, PRESETS, choose_range
+from orders_read.dashboard.range import DEFAULT_PRESET, PRESETS, choose_range
 
 
 @require_safe
@@ -31,6 +32,7 @@ def dashboard(request):
         ],
         "default_preset_label": PRESETS[DEFAULT_PRESET][0],
         "max_range_days": MAX_RANGE_DAYS,
+        "export_max_rows": MAX_PAGE_SIZE,
         "exports": {key: table.title for key, table in TABLES.items()},
         "export_query": day_range.query(),
         "freshness": freshness(),

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from config.limits import MAX_PAGE_SIZE
 from orders_read.models import OrderLineView, OrderSummary
 from orders_read.queries.pagination import decode_cursor, encode_cursor
 
@@ -34,9 +35,6 @@ ORDER_FIELDS = (
 LINE_FIELDS = ("sku", "product_name", "quantity", "unit_price", "line_total")
 NEWEST_FIRST = ("-placed_at", "-order_id")
 
-RECENT_ORDERS_MAX = 100
-ORDER_LIST_MAX = 100
-
 
 def order_detail(*, order_id: int) -> dict[str, Any] | None:
     """Return one order's summary with its ``lines`` (by sku), or None when it is unknown.
@@ -53,7 +51,7 @@ def order_detail(*, order_id: int) -> dict[str, Any] | None:
 
 def customer_recent_orders(*, customer_id: int, limit: int = 20) -> list[dict[str, Any]]:
     """Return a customer's newest orders, at most ``limit`` (clamped to 1..100), in one query."""
-    limit = _clamp(limit, RECENT_ORDERS_MAX)
+    limit = _clamp(limit)
     rows = OrderSummary.objects.filter(customer_id=customer_id).order_by(*NEWEST_FIRST).values(*ORDER_FIELDS)
     return list(rows[:limit])
 
@@ -74,7 +72,7 @@ def order_list(
     ``limit + 1`` rows to learn whether another page follows. A malformed ``cursor`` raises
     ``InvalidCursor`` before any query runs.
     """
-    limit = _clamp(limit, ORDER_LIST_MAX)
+    limit = _clamp(limit)
     rows = OrderSummary.objects.all()
     if customer_id is not None:
         rows = rows.filter(customer_id=customer_id)
@@ -100,5 +98,5 @@ def _after(rows: QuerySet, placed_at: datetime, order_id: int) -> QuerySet:
     return rows.filter(Q(placed_at__lte=placed_at), Q(placed_at__lt=placed_at) | Q(order_id__lt=order_id))
 
 
-def _clamp(limit: int, maximum: int) -> int:
-    return max(1, min(limit, maximum))
+def _clamp(limit: int) -> int:
+    return max(1, min(limit, MAX_PAGE_SIZE))

@@ -10,8 +10,9 @@ import base64
 import binascii
 from datetime import datetime
 
+from config.limits import MAX_BIGINT
+
 _SEPARATOR = "|"
-_MAX_ORDER_ID = 2**63 - 1  # order ids are BIGINT
 
 
 class InvalidCursor(ValueError):
@@ -34,6 +35,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         placed_at = datetime.fromisoformat(placed_text)
     except (binascii.Error, UnicodeError, ValueError) as error:
         raise InvalidCursor(f"malformed cursor: {cursor!r}") from error
-    if placed_at.tzinfo is None or not order_text.isdigit() or int(order_text) > _MAX_ORDER_ID:
+    if placed_at.tzinfo is None or not order_text.isdigit() or int(order_text) > MAX_BIGINT:
         raise InvalidCursor(f"malformed cursor: {cursor!r}")
     return placed_at, int(order_text)

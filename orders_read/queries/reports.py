@@ -9,14 +9,15 @@ range of ``order_summary`` by ``placed_at``. A range whose ``start`` is after it
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db import connections, router
+from django.db import connections
 from django.db.models import Count, Max, Sum
 from django.db.models.functions import Coalesce
 
+from config.databases import read_alias
+from config.limits import MAX_PAGE_SIZE
 from events import OrderStatus
-from orders_read.models import CustomerSales, DailySales, OrderSummary, ProductSales
+from orders_read.models import DailySales, OrderSummary, ProductSales
 
-RANKING_MAX = 100
 _DAY_TOTALS = ("orders", "cancellations", "revenue", "discount_total")
 
 
@@ -106,7 +107,7 @@ def top_customers(*, start: date, end: date, limit: int = 10) -> list[dict[str, 
     Rows hold ``customer_id``, ``name``, ``orders`` and ``revenue``; ``limit`` is clamped to
     1..100. One query: ``customer_sales`` summed over the days, joined to ``customer_stats``.
     """
-    connection = connections[router.db_for_read(CustomerSales)]
+    connection = connections[read_alias()]
     params = [connection.ops.adapt_datefield_value(start), connection.ops.adapt_datefield_value(end), _clamp(limit)]
     with connection.cursor() as cursor:
         cursor.execute(_TOP_CUSTOMERS_SQL, params)
@@ -134,4 +135,4 @@ def _utc_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def _clamp(limit: int) -> int:
-    return max(1, min(limit, RANKING_MAX))
+    return max(1, min(limit, MAX_PAGE_SIZE))

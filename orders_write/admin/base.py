@@ -20,9 +20,6 @@ from django.http import HttpRequest
 from config.money import money
 from orders_write.errors import DomainError, VersionConflict
 
-MANAGE_ORDERS = "orders_write.manage_orders"
-MANAGE_CATALOG = "orders_write.manage_catalog"
-
 
 def holds(request: HttpRequest, *rights: str) -> bool:
     """Say whether the user holds any of ``rights`` (superusers hold every right)."""

@@ -12,7 +12,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from config.admin_paginator import EstimatedCountPaginator
-from orders_write.admin.base import MANAGE_CATALOG, MANAGE_ORDERS, CommandModelAdmin, holds, money, run_each
+from config.limits import MAX_BIGINT, MAX_ROWS_PER_ADMIN_ACTION
+from config.rights import MANAGE_CATALOG, MANAGE_ORDERS
+from orders_write.admin.base import CommandModelAdmin, holds, money, run_each
 from orders_write.admin.catalog_forms import CustomerForm, ProductForm
 from orders_write.models import Customer, Product
 from orders_write.services import (
@@ -23,9 +25,6 @@ from orders_write.services import (
     product_reprice,
     product_retire,
 )
-
-MAX_PER_ACTION = 200
-MAX_BIGINT = 2**63 - 1
 
 
 class CatalogAdmin(CommandModelAdmin):
@@ -91,9 +90,11 @@ class CustomerAdmin(CatalogAdmin):
 
     @admin.action(description="Deactivate selected customers", permissions=["manage_catalog"])
     def deactivate_customers(self, request: HttpRequest, queryset: QuerySet) -> None:
-        ids = list(queryset.values_list("pk", flat=True)[: MAX_PER_ACTION + 1])
-        if len(ids) > MAX_PER_ACTION:
-            self.message_user(request, f"Select at most {MAX_PER_ACTION} customers at a time.", level=messages.ERROR)
+        ids = list(queryset.values_list("pk", flat=True)[: MAX_ROWS_PER_ADMIN_ACTION + 1])
+        if len(ids) > MAX_ROWS_PER_ADMIN_ACTION:
+            self.message_user(
+                request, f"Select at most {MAX_ROWS_PER_ADMIN_ACTION} customers at a time.", level=messages.ERROR
+            )
             return
         run_each(
             self,
@@ -149,9 +150,11 @@ class ProductAdmin(CatalogAdmin):
 
     @admin.action(description="Retire selected products", permissions=["manage_catalog"])
     def retire_products(self, request: HttpRequest, queryset: QuerySet) -> None:
-        skus = list(queryset.values_list("sku", flat=True)[: MAX_PER_ACTION + 1])
-        if len(skus) > MAX_PER_ACTION:
-            self.message_user(request, f"Select at most {MAX_PER_ACTION} products at a time.", level=messages.ERROR)
+        skus = list(queryset.values_list("sku", flat=True)[: MAX_ROWS_PER_ADMIN_ACTION + 1])
+        if len(skus) > MAX_ROWS_PER_ADMIN_ACTION:
+            self.message_user(
+                request, f"Select at most {MAX_ROWS_PER_ADMIN_ACTION} products at a time.", level=messages.ERROR
+            )
             return
         run_each(
             self,

@@ -14,11 +14,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from config.limits import MAX_ROWS_PER_ADMIN_ACTION
 from orders_write.admin.base import run_each
 from orders_write.admin.order_forms import CancelOrdersForm, ShipOrdersForm
 from orders_write.services import order_cancel, order_confirm, order_deliver, order_ship
 
-MAX_PER_ACTION = 200
 MAX_PER_PAGE = 50  # the pages in between list every order, with a field each
 
 
@@ -35,7 +35,7 @@ def _selected(model_admin: Any, request: HttpRequest, queryset: QuerySet, limit:
 
 @admin.action(description="Confirm selected orders", permissions=["manage_orders"])
 def confirm_orders(model_admin: Any, request: HttpRequest, queryset: QuerySet) -> None:
-    if (orders := _selected(model_admin, request, queryset, MAX_PER_ACTION)) is None:
+    if (orders := _selected(model_admin, request, queryset, MAX_ROWS_PER_ADMIN_ACTION)) is None:
         return
     run_each(
         model_admin,
@@ -48,7 +48,7 @@ def confirm_orders(model_admin: Any, request: HttpRequest, queryset: QuerySet) -
 
 @admin.action(description="Deliver selected orders", permissions=["manage_orders"])
 def deliver_orders(model_admin: Any, request: HttpRequest, queryset: QuerySet) -> None:
-    if (orders := _selected(model_admin, request, queryset, MAX_PER_ACTION)) is None:
+    if (orders := _selected(model_admin, request, queryset, MAX_ROWS_PER_ADMIN_ACTION)) is None:
         return
     run_each(
         model_admin,

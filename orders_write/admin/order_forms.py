@@ -8,19 +8,18 @@ from typing import Any
 
 from django import forms
 
+from config.limits import MAX_BIGINT, MAX_DISCOUNT_PERCENT, MAX_LINES, MAX_QUANTITY, MAX_VERSION
 from orders_write.admin.base import minor_units_help
 from orders_write.models import Customer
 from orders_write.models.catalog import SKU_MAX_LENGTH
-from orders_write.models.orders import CANCEL_REASON_MAX_LENGTH, MAX_QUANTITY, TRACKING_NUMBER_MAX_LENGTH
-from orders_write.services.order_placement import IDEMPOTENCY_KEY_MAX_LENGTH, MAX_LINES
-
-MAX_BIGINT = 2**63 - 1
+from orders_write.models.orders import CANCEL_REASON_MAX_LENGTH, TRACKING_NUMBER_MAX_LENGTH
+from orders_write.services.order_placement import IDEMPOTENCY_KEY_MAX_LENGTH
 
 
 class VersionedForm(forms.Form):
     """A command on one order, as of the version shown on the page."""
 
-    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=MAX_VERSION)
 
 
 class ShipForm(VersionedForm):
@@ -46,7 +45,11 @@ class RemoveLineForm(VersionedForm):
 
 class DiscountForm(VersionedForm):
     percent = forms.IntegerField(
-        required=False, min_value=0, max_value=100, label="Percent", help_text="0 to 100; 0 removes the discount."
+        required=False,
+        min_value=0,
+        max_value=MAX_DISCOUNT_PERCENT,
+        label="Percent",
+        help_text=f"0 to {MAX_DISCOUNT_PERCENT}; 0 removes the discount.",
     )
     amount = forms.IntegerField(required=False, min_value=0, label="or amount")
 

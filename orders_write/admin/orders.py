@@ -25,14 +25,15 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from config.admin_paginator import EstimatedCountPaginator
-from orders_write.admin.base import MANAGE_ORDERS, CommandModelAdmin, describe, form_problems, holds, money
+from config.limits import MAX_BIGINT
+from config.rights import MANAGE_ORDERS
+from orders_write.admin.base import CommandModelAdmin, describe, form_problems, holds, money
 from orders_write.admin.order_actions import cancel_orders, confirm_orders, deliver_orders, ship_orders
 from orders_write.admin.order_commands import command_posted, commands_offered, run_command
 from orders_write.admin.order_pages import order_page_context, place_order_view
 from orders_write.errors import DomainError
 from orders_write.models import Customer, Order
 
-MAX_BIGINT = 2**63 - 1
 CUSTOMERS_PER_SEARCH = 50
 
 ORDER_FIELDS = (

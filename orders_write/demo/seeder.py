@@ -26,9 +26,10 @@ from multiprocessing.util import Finalize
 from typing import Any
 
 from django.core.management.base import CommandError
-from django.db import connection, connections
+from django.db import connections
 from tqdm import tqdm
 
+from config.databases import write_alias
 from orders_write import clock, lookups
 from orders_write.demo.data import (
     ADJECTIVES,
@@ -296,7 +297,7 @@ def commits_without_waiting_for_disk() -> Iterator[None]:
     trade is safe here. It is set for this session only and reset afterwards, so it never
     applies to real traffic.
     """
-    if connection.vendor != "postgresql":
+    if connections[write_alias()].vendor != "postgresql":
         yield
         return
     _set_synchronous_commit("off")
@@ -307,7 +308,7 @@ def commits_without_waiting_for_disk() -> Iterator[None]:
 
 
 def _set_synchronous_commit(value: str) -> None:
-    with connection.cursor() as cursor:
+    with connections[write_alias()].cursor() as cursor:
         cursor.execute("SET synchronous_commit TO off" if value == "off" else "RESET synchronous_commit")
 
 

@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import Q
 
+from config.rights import MANAGE_CATALOG, codename
 from orders_write.models.guard import GuardedModel
 
 NAME_MAX_LENGTH = 200
@@ -37,7 +38,7 @@ class Product(GuardedModel):
 
     class Meta:
         ordering = ["sku"]
-        permissions = [("manage_catalog", "Can manage customers and the product catalogue")]
+        permissions = [(codename(MANAGE_CATALOG), "Can manage customers and the product catalogue")]
         constraints = [models.CheckConstraint(condition=Q(price__gt=0), name="product_price_positive")]
 
     def __str__(self) -> str:

@@ -12,8 +12,9 @@ them outside a domain service, and the database's constraints check every row as
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, models, transaction
+from django.db import models, transaction
 
+from config.databases import write_alias
 from orders_write.models.guard import require_write_scope
 
 
@@ -24,7 +25,7 @@ def insert_rows(model: type[models.Model], field_names: Sequence[str], rows: Seq
     Django's own ``bulk_create`` relies on as well).
     """
     require_write_scope(f"{model.__name__} insert")
-    connection = transaction.get_connection()
+    connection = transaction.get_connection(write_alias())
     fields = [model._meta.get_field(name) for name in field_names]
     quote = connection.ops.quote_name
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -47,4 +48,4 @@ def insert_instances(instances: Sequence[models.Model]) -> None:
     rows = [[field.pre_save(instance, add=True) for field in fields] for instance in instances]
     for instance, pk in zip(instances, insert_rows(model, [field.name for field in fields], rows), strict=True):
         instance.pk = pk
-        instance._state.adding, instance._state.db = False, DEFAULT_DB_ALIAS
+        instance._state.adding, instance._state.db = False, write_alias()

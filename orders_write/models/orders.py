@@ -7,11 +7,12 @@ of defence should a bug in a service ever try to store a broken order.
 from django.db import models
 from django.db.models import F, Q
 
+from config.limits import MAX_DISCOUNT_PERCENT, MAX_QUANTITY
+from config.rights import MANAGE_ORDERS, codename
 from events import OrderStatus
 from orders_write.models.catalog import NAME_MAX_LENGTH, SKU_MAX_LENGTH, Customer, Product
 from orders_write.models.guard import GuardedModel
 
-MAX_QUANTITY = 999
 TRACKING_NUMBER_MAX_LENGTH = 64
 CANCEL_REASON_MAX_LENGTH = 500
 
@@ -36,14 +37,14 @@ class Order(GuardedModel):
 
     class Meta:
         ordering = ["-id"]
-        permissions = [("manage_orders", "Can place and change orders")]
+        permissions = [(codename(MANAGE_ORDERS), "Can place and change orders")]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=[s.value for s in OrderStatus]), name="order_status_known"),
             models.CheckConstraint(condition=Q(discount__gte=0), name="order_discount_not_negative"),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
             models.CheckConstraint(condition=Q(total=F("subtotal") - F("discount")), name="order_total_is_sum"),
             models.CheckConstraint(
-                condition=Q(discount_percent__isnull=True) | Q(discount_percent__lte=100),
+                condition=Q(discount_percent__isnull=True) | Q(discount_percent__lte=MAX_DISCOUNT_PERCENT),
                 name="order_discount_percent_at_most_100",
             ),
         ]

@@ -7,6 +7,7 @@ from typing import ParamSpec, TypeVar
 
 from django.db import transaction
 
+from config.databases import write_alias
 from orders_write import clock, outbox
 from orders_write.errors import VersionConflict
 from orders_write.models.guard import service_write_scope
@@ -41,7 +42,7 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         with (
-            transaction.atomic(durable=True),
+            transaction.atomic(using=write_alias(), durable=True),
             outbox.writer_lock(),
             service_write_scope(),
             clock.frozen_at(clock.now()),

@@ -11,10 +11,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
+from config.limits import MAX_BIGINT, MAX_PRICE, MAX_VERSION
 from orders_write.errors import ValidationFailed
 
-MAX_ID = 2**63 - 1
-MAX_PRICE = 100_000_000  # one million units of the currency, in minor units
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc: C0, DEL and C1
 _SURROGATES = re.compile(r"[\ud800-\udfff]")  # lone surrogates (JSON "\ud800") cannot be encoded as UTF-8
 _SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -42,7 +41,7 @@ class FieldErrors:
             self.add(field, f"must be between {minimum} and {maximum}")
 
     def identifier(self, field: str, value: Any) -> None:
-        self.integer(field, value, minimum=1, maximum=MAX_ID)
+        self.integer(field, value, minimum=1, maximum=MAX_BIGINT)
 
     def text(self, field: str, value: Any, *, max_length: int) -> str:
         """Check a one-line text and return it stripped."""
@@ -80,4 +79,4 @@ class FieldErrors:
 
     def expected_version(self, value: Any) -> None:
         if value is not None:
-            self.integer("expected_version", value, minimum=1, maximum=2**31 - 1)
+            self.integer("expected_version", value, minimum=1, maximum=MAX_VERSION)

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from config.databases import write_alias
 from events import CustomerDeactivated, CustomerRegistered, CustomerRenamed
 from orders_write import clock, outbox
 from orders_write.errors import InvariantViolated, NotFound, ValidationFailed
@@ -23,7 +24,7 @@ def customer_register(*, name: str, email: str, actor: Any = None) -> CommandRes
     errors.raise_if_any()
     now = clock.now()
     try:
-        with transaction.atomic():
+        with transaction.atomic(using=write_alias()):
             customer = Customer.objects.create(name=name, email=email, created_at=now, updated_at=now)
     except IntegrityError:
         raise ValidationFailed("email already registered", details={"email": ["already registered"]}) from None

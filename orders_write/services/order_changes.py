@@ -6,6 +6,7 @@ change and records one event carrying the order's state after it.
 
 from typing import Any
 
+from config.limits import MAX_DISCOUNT_AMOUNT, MAX_DISCOUNT_PERCENT, MAX_LINES, MAX_QUANTITY
 from events import (
     OrderCancelled,
     OrderConfirmed,
@@ -19,7 +20,7 @@ from events import (
 from orders_write.errors import InvariantViolated, NotFound
 from orders_write.models import OrderLine, Product
 from orders_write.models.catalog import SKU_MAX_LENGTH
-from orders_write.models.orders import CANCEL_REASON_MAX_LENGTH, MAX_QUANTITY, TRACKING_NUMBER_MAX_LENGTH
+from orders_write.models.orders import CANCEL_REASON_MAX_LENGTH, TRACKING_NUMBER_MAX_LENGTH
 from orders_write.services._command import CommandResult, command
 from orders_write.services._order_aggregate import (
     discount_for,
@@ -30,8 +31,7 @@ from orders_write.services._order_aggregate import (
     save_order,
     snapshot,
 )
-from orders_write.services._validation import MAX_PRICE, FieldErrors
-from orders_write.services.order_placement import MAX_LINES
+from orders_write.services._validation import FieldErrors
 
 PENDING = OrderStatus.PENDING
 CONFIRMED = OrderStatus.CONFIRMED
@@ -123,9 +123,9 @@ def order_discount_apply(
     if (percent is None) == (amount is None):
         errors.add("percent", "give exactly one of percent and amount")
     elif percent is not None:
-        errors.integer("percent", percent, minimum=0, maximum=100)
+        errors.integer("percent", percent, minimum=0, maximum=MAX_DISCOUNT_PERCENT)
     else:
-        errors.integer("amount", amount, minimum=0, maximum=MAX_PRICE * MAX_QUANTITY * MAX_LINES)
+        errors.integer("amount", amount, minimum=0, maximum=MAX_DISCOUNT_AMOUNT)
     errors.raise_if_any()
     order = lock_order(order_id, expected_version)
     require_status(order, {PENDING}, "apply_discount")

@@ -9,18 +9,18 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from config.databases import write_alias
+from config.limits import MAX_LINES, MAX_QUANTITY
 from events import OrderPlaced, OrderStatus
 from orders_write import clock, outbox
 from orders_write.errors import IdempotencyKeyReused, InvariantViolated
 from orders_write.models import Customer, IdempotencyRecord, Order, OrderLine, Product
 from orders_write.models.catalog import SKU_MAX_LENGTH
 from orders_write.models.inserts import insert_instances
-from orders_write.models.orders import MAX_QUANTITY
 from orders_write.services._command import CommandResult, command
 from orders_write.services._order_aggregate import event_fields, snapshot
 from orders_write.services._validation import FieldErrors
 
-MAX_LINES = 100
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
 
@@ -153,7 +153,7 @@ def _place(
     if idempotency is not None:
         scope, key, fingerprint = idempotency
         try:
-            with transaction.atomic():
+            with transaction.atomic(using=write_alias()):
                 record = IdempotencyRecord(
                     scope=scope,
                     key=key,

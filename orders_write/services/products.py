@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from config.databases import write_alias
 from events import Event, ProductAdded, ProductRepriced, ProductRetired
 from orders_write import clock, outbox
 from orders_write.errors import InvariantViolated, NotFound, ValidationFailed
@@ -23,7 +24,7 @@ def product_add(*, sku: str, name: str, price: int, actor: Any = None) -> Comman
     errors.raise_if_any()
     now = clock.now()
     try:
-        with transaction.atomic():
+        with transaction.atomic(using=write_alias()):
             product = Product.objects.create(sku=sku, name=name, price=price, created_at=now, updated_at=now)
     except IntegrityError:
         raise ValidationFailed(f"sku {sku!r} already exists", details={"sku": ["already exists"]}) from None

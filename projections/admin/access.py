@@ -10,18 +10,15 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 
-VIEW_PERMISSION = "orders_read.view_reports"
-MANAGE_PERMISSION = "projections.manage_projections"
+from config.rights import MANAGE_PROJECTIONS, VIEW_REPORTS
 
 
 def can_view(user: Any) -> bool:
-    return bool(
-        user.is_active and user.is_staff and (user.has_perm(VIEW_PERMISSION) or user.has_perm(MANAGE_PERMISSION))
-    )
+    return bool(user.is_active and user.is_staff and (user.has_perm(VIEW_REPORTS) or user.has_perm(MANAGE_PROJECTIONS)))
 
 
 def can_manage(user: Any) -> bool:
-    return bool(user.is_active and user.is_staff and user.has_perm(MANAGE_PERMISSION))
+    return bool(user.is_active and user.is_staff and user.has_perm(MANAGE_PROJECTIONS))
 
 
 class FixedOrderChangeList(ChangeList):

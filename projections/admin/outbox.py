@@ -25,13 +25,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from config.admin_paginator import EstimatedCountPaginator
+from config.limits import MAX_BIGINT
 from events import EVENT_TYPES
 from orders_write.models.outbox import OutboxEvent
 from projections.admin.access import FixedOrderChangeList, ViewOnlyAdmin
 
 EVENT_TYPE_NAMES = sorted(EVENT_TYPES)
 AGGREGATE_TYPES = sorted({event_class.aggregate_type for event_class in EVENT_TYPES.values()})
-MAX_BIGINT = 2**63 - 1
 
 
 class EventTypeFilter(admin.SimpleListFilter):

@@ -29,3 +29,8 @@ def consumers() -> dict[str, Consumer]:
 def projections() -> dict[str, Projection]:
     """Return the configured projections (consumers that write read tables) by name."""
     return {name: c for name, c in consumers().items() if isinstance(c, Projection)}
+
+
+def owners_of(*models: type) -> tuple[str, ...]:
+    """Return the names of the projections that own any of ``models`` (the tables a screen reads)."""
+    return tuple(name for name, projection in projections().items() if set(projection.models) & set(models))

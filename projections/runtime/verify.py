@@ -19,6 +19,7 @@ from typing import Any
 from django.db import connections, transaction
 
 from config.databases import read_alias
+from config.limits import MAX_BIGINT
 from projections.models import Checkpoint, ParkedStream
 from projections.runtime.apply import apply_events, batches
 from projections.runtime.checkpoints import ensure_checkpoints, position_of
@@ -31,7 +32,7 @@ from projections.store import START, Position, event_store
 
 VERIFY = "__verify"
 CHUNK_ROWS = 5000
-_NEVER = 2**63  # "held from" of a stream that is not held
+_NEVER = MAX_BIGINT  # "held from" of a stream that is not held (above every position)
 SHOWN_PER_TABLE = 5
 
 

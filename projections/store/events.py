@@ -1,7 +1,7 @@
 """What the event store hands to consumers: stored events, their positions, and decoding.
 
 A *position* says where a consumer is in the log's commit order: the timeline (which database
-cluster wrote the events, ADR 0015), the writing transaction and the event's position. Tuples
+cluster wrote the events, ADR 0017), the writing transaction and the event's position. Tuples
 compare in drain order, so ``event.at <= checkpoint`` means "already read".
 """
 

@@ -26,10 +26,10 @@ transaction without the writers' lock. But that transaction is W itself, and W, 
 holds the writers' lock: it took it before it had an id and keeps it to its end. Contradiction.
 So every writer below the horizon had ended at s, and the batch read, whose snapshot is s
 (REPEATABLE READ) or later (READ COMMITTED), sees all of its rows. Writers that had no id yet at
-s get ids at or above xmax(s) >= horizon. Only ids are compared: a transaction still in xip(s)
-whose lock is gone by the time ``pg_locks`` is read (it just ended), or not yet there (its id is
-being assigned), is waited for, the safe side; prepared transactions keep their locks (and their
-``virtualtransaction``) and are judged the same way.
+s get ids at or above xmax(s) >= horizon. Waiting is the default: a transaction in xip(s) whose
+id lock is gone by the time ``pg_locks`` is read (it just ended) or not there yet (its id is being
+assigned) is waited for. Prepared transactions keep their locks, under one ``virtualtransaction``,
+and are judged the same way.
 
 Facts this relies on (PostgreSQL 13+): advisory and ``transactionid`` locks live in the main lock
 table, never the per-backend fast path (relation locks only), and one ``pg_locks`` call reads

@@ -18,6 +18,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
+from config.limits import MAX_BIGINT
 from projections.store.base import COLUMNS, EventStoreBase
 from projections.store.events import Batch, Position, StoredEvent, stored_event
 from projections.store.horizon import horizon
@@ -64,7 +65,6 @@ _WATERMARK = """
         (SELECT MIN(position) - 1 FROM outbox_event WHERE position > %(high)s AND event_type = ANY(%(types)s)),
         (SELECT COALESCE(MAX(position), 0) FROM outbox_event))
 """
-_NO_LIMIT = 2**63 - 1
 
 
 class PostgresEventStore(EventStoreBase):
@@ -109,9 +109,9 @@ class PostgresEventStore(EventStoreBase):
         params = {
             "txid": str(after.txid),
             "position": after.position,
-            "horizon": str(current_horizon if span.same_cluster else _NO_LIMIT),
+            "horizon": str(current_horizon if span.same_cluster else MAX_BIGINT),
             "low": span.low,
-            "high": span.high if span.high is not None else _NO_LIMIT,
+            "high": span.high if span.high is not None else MAX_BIGINT,
             "types": sorted(event_types),
             "limit": limit,
         }
@@ -131,7 +131,7 @@ class PostgresEventStore(EventStoreBase):
         written into it (a registration on a live cluster), so the start is the lowest ``txid``
         among its stored rows, the registration's own, and (on this cluster) the horizon.
         """
-        high = following.first_position if following else _NO_LIMIT
+        high = following.first_position if following else MAX_BIGINT
         with self._cursor() as cursor:
             cursor.execute(_FIRST_TXID_ABOVE, [timeline.first_position, high])
             lowest = cursor.fetchone()[0]
@@ -181,7 +181,7 @@ class PostgresEventStore(EventStoreBase):
             "txid": str(after.txid),
             "position": after.position,
             "low": span.low,
-            "high": span.high if span.high is not None else _NO_LIMIT,
+            "high": span.high if span.high is not None else MAX_BIGINT,
             "types": sorted(event_types),
         }
 

@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
+from config.rights import MANAGE_PROJECTIONS, VIEW_REPORTS
 from orders_write.services import LineInput, order_place
 from projections.runtime.loop import drain
 from projections.runtime.registry import consumers, projections
@@ -77,7 +78,7 @@ def states(client: Client) -> dict[str, str]:
 
 
 def test_health_shows_every_projection_and_its_state(customer, sku):
-    viewer = login("orders_read.view_reports")
+    viewer = login(VIEW_REPORTS)
     place(customer, sku)
     drain_fully("order_views")
 
@@ -93,7 +94,7 @@ def test_health_shows_every_projection_and_its_state(customer, sku):
 
 
 def test_health_is_on_the_admin_index_for_report_viewers_only():
-    viewer = login("orders_read.view_reports")
+    viewer = login(VIEW_REPORTS)
     assert HEALTH.encode() in viewer.get("/admin/").content
     staff = login()
     assert HEALTH.encode() not in staff.get("/admin/").content
@@ -101,7 +102,7 @@ def test_health_is_on_the_admin_index_for_report_viewers_only():
 
 
 def test_the_health_page_reads_no_write_side_table_and_a_fixed_number_of_queries(customer, sku):
-    viewer = login("orders_read.view_reports")
+    viewer = login(VIEW_REPORTS)
     place(customer, sku)
     viewer.get(HEALTH)  # warm up: the session and permission lookups
 
@@ -118,7 +119,7 @@ def test_the_health_page_reads_no_write_side_table_and_a_fixed_number_of_queries
 
 def test_rebuild_asks_for_confirmation_then_enqueues_a_task(monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", False)
-    manager = login("orders_read.view_reports", "projections.manage_projections")
+    manager = login(VIEW_REPORTS, MANAGE_PROJECTIONS)
     OrmQ.objects.all().delete()
 
     health = manager.get(HEALTH).content.decode()
@@ -147,7 +148,7 @@ def test_rebuild_needs_the_csrf_token_and_a_known_projection(monkeypatch):
 def test_report_viewers_cannot_rebuild(monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", False)
     OrmQ.objects.all().delete()
-    viewer = login("orders_read.view_reports")
+    viewer = login(VIEW_REPORTS)
     assert b'id="rebuild-' not in viewer.get(HEALTH).content
     assert viewer.get(f"{HEALTH}rebuild/order_views/").status_code == 403
     assert viewer.post(f"{HEALTH}rebuild/order_views/").status_code == 403

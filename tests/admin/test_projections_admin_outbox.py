@@ -15,6 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from config.rights import VIEW_REPORTS
 from orders_write.models import OutboxEvent
 from orders_write.services import LineInput, order_confirm, order_place
 
@@ -26,7 +27,8 @@ OUTBOX = "/admin/orders_write/outboxevent/"
 @pytest.fixture
 def viewer() -> Client:
     user = get_user_model().objects.create_user(username="viewer", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(content_type__app_label="orders_read", codename="view_reports"))
+    app_label, codename = VIEW_REPORTS.split(".")
+    user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
     client = Client()
     client.force_login(user)
     return client

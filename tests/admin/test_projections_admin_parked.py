@@ -15,6 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from config.rights import MANAGE_PROJECTIONS, VIEW_REPORTS
 from orders_write.services import LineInput, order_confirm, order_place, order_ship
 from projections.models import ParkedStream
 from projections.runtime.loop import drain
@@ -102,7 +103,7 @@ def parked(customer, sku, poison) -> ParkedStream:
 
 
 def test_parked_streams_show_their_error_and_traceback(parked):
-    viewer = login("orders_read.view_reports")
+    viewer = login(VIEW_REPORTS)
 
     listing = viewer.get(PARKED)
     assert listing.status_code == 200 and b"poisoned order" in listing.content
@@ -112,7 +113,7 @@ def test_parked_streams_show_their_error_and_traceback(parked):
 
 
 def test_retry_now_releases_the_stream_and_the_next_drain_applies_it(parked, poison):
-    manager = login("orders_read.view_reports", "projections.manage_projections")
+    manager = login(VIEW_REPORTS, MANAGE_PROJECTIONS)
     poison.cure()  # the cause is fixed
 
     response = act(manager, "retry_now", parked)
@@ -126,7 +127,7 @@ def test_retry_now_releases_the_stream_and_the_next_drain_applies_it(parked, poi
 
 
 def test_skip_gives_up_the_failing_event_and_the_rest_of_the_stream_applies(customer, sku, poison):
-    manager = login("orders_read.view_reports", "projections.manage_projections")
+    manager = login(VIEW_REPORTS, MANAGE_PROJECTIONS)
     order_id = order_place(customer_id=customer, lines=[LineInput(sku=sku, quantity=1)]).order_id
     drain_fully()
     poison(order_id, status="CONFIRMED")
@@ -146,7 +147,7 @@ def test_skip_gives_up_the_failing_event_and_the_rest_of_the_stream_applies(cust
 
 
 def test_staff_without_the_right_can_neither_retry_nor_skip(parked):
-    viewer = login("orders_read.view_reports")
+    viewer = login(VIEW_REPORTS)
     before = ParkedStream.objects.values().get()
 
     listing = viewer.get(PARKED).content.decode()

@@ -12,6 +12,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from config.money import money
+from config.rights import VIEW_REPORTS
 from orders_read.models import CustomerStats, DailySales, OrderSummary
 from tests.read.rows import NOON, add_customer, add_day, add_line, add_order
 
@@ -36,7 +37,7 @@ def login(*rights: str, staff: bool = True) -> Client:
 
 @pytest.fixture
 def viewer() -> Client:
-    return login("orders_read.view_reports")
+    return login(VIEW_REPORTS)
 
 
 def listed_ids(response) -> list[str]:

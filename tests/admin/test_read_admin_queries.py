@@ -16,6 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from config import admin_paginator
+from config.rights import VIEW_REPORTS
 from tests.read.rows import (
     NOON,
     add_customer,
@@ -39,7 +40,8 @@ STATUSES = ("PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED")
 @pytest.fixture
 def viewer() -> Client:
     user = get_user_model().objects.create_user(username="viewer", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(content_type__app_label="orders_read", codename="view_reports"))
+    app_label, codename = VIEW_REPORTS.split(".")
+    user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
     client = Client()
     client.force_login(user)
     return client

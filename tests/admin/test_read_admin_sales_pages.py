@@ -8,6 +8,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
+from config.rights import VIEW_REPORTS
 from orders_read.admin import sales_pages
 from tests.read.rows import add_customer, add_customer_day, add_product_day
 
@@ -20,7 +21,8 @@ CUSTOMERS = "/admin/orders_read/dailysales/customers/"
 @pytest.fixture
 def viewer() -> Client:
     user = get_user_model().objects.create_user(username="viewer", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(content_type__app_label="orders_read", codename="view_reports"))
+    app_label, codename = VIEW_REPORTS.split(".")
+    user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
     client = Client()
     client.force_login(user)
     return client

@@ -3,8 +3,9 @@
 import pytest
 from django.contrib.admin.models import LogEntry
 
+from config.rights import MANAGE_CATALOG, MANAGE_ORDERS
 from orders_write.services import customer_deactivate, customer_rename, product_reprice
-from tests.admin.test_write_admin_support import MANAGE_CATALOG, MANAGE_ORDERS, actor, log_in, messages_of, outbox
+from tests.admin.test_write_admin_support import actor, log_in, messages_of, outbox
 
 pytestmark = pytest.mark.django_db
 

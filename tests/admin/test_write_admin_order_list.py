@@ -10,8 +10,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from config.rights import MANAGE_ORDERS
 from orders_write.services import order_confirm, order_ship
-from tests.admin.test_write_admin_support import MANAGE_ORDERS, actor, log_in, messages_of, outbox
+from tests.admin.test_write_admin_support import actor, log_in, messages_of, outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +93,7 @@ def test_cancel_action_needs_a_reason_and_refuses_orders_changed_since_the_page(
 def test_actions_refuse_more_orders_than_one_go_allows(client, make_order, monkeypatch):
     from orders_write.admin import order_actions
 
-    monkeypatch.setattr(order_actions, "MAX_PER_ACTION", 1)
+    monkeypatch.setattr(order_actions, "MAX_ROWS_PER_ADMIN_ACTION", 1)
     log_in(client, MANAGE_ORDERS)
     ids = [make_order().order_id, make_order().order_id]
     before = outbox()

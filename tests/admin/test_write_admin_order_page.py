@@ -6,9 +6,10 @@ as admin messages and write nothing; the order's fields themselves never save.
 
 import pytest
 
+from config.rights import MANAGE_CATALOG, MANAGE_ORDERS
 from orders_write.lookups import order_count
 from orders_write.services import LineInput, customer_register, order_confirm, order_place, order_ship
-from tests.admin.test_write_admin_support import MANAGE_ORDERS, actor, log_in, messages_of, outbox
+from tests.admin.test_write_admin_support import actor, log_in, messages_of, outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -212,7 +213,7 @@ def test_placing_finds_the_customer_by_email(client, make_product):
 
 
 def test_staff_with_only_the_catalog_right_cannot_see_or_change_orders(client, make_order):
-    log_in(client, "orders_write.manage_catalog")
+    log_in(client, MANAGE_CATALOG)
     placed = make_order()
     before = outbox()
     assert client.get("/admin/orders_write/order/").status_code == 403

@@ -11,8 +11,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.db import connection
 
-MANAGE_ORDERS = "orders_write.manage_orders"
-MANAGE_CATALOG = "orders_write.manage_catalog"
+from config.rights import MANAGE_CATALOG, MANAGE_ORDERS
 
 _usernames = itertools.count(1)
 

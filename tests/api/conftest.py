@@ -13,7 +13,7 @@ from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from api.permissions import MANAGE_CATALOG, MANAGE_ORDERS, VIEW_REPORTS
+from config.rights import MANAGE_CATALOG, MANAGE_ORDERS, VIEW_REPORTS
 from tests.api.draining import drain_settled
 from tests.read_tables import empty_read_tables
 

@@ -10,7 +10,8 @@ import re
 import pytest
 from django.db import connection
 
-from api.permissions import MANAGE_CATALOG, MANAGE_ORDERS, READ_ORDERS, VIEW_REPORTS
+from api.permissions import READ_ORDERS
+from config.rights import MANAGE_CATALOG, MANAGE_ORDERS, VIEW_REPORTS
 from tests.api.conftest import client_for, make_user
 from tests.api.test_schema import documented_operations, generated_schema
 

@@ -15,7 +15,7 @@ from django.test import RequestFactory
 from rest_framework.test import APIClient
 
 from api.base import CommandRateThrottle
-from api.permissions import MANAGE_ORDERS
+from config.rights import MANAGE_ORDERS
 from orders_write.services import (
     LineInput,
     customer_deactivate,

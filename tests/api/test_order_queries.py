@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils.dateparse import parse_datetime
 
+from config.rights import MANAGE_ORDERS
 from orders_write.clock import frozen_at
 from orders_write.services import (
     LineInput,
@@ -434,7 +435,7 @@ def test_an_unknown_customer_is_a_404_not_found(clerk_client, drain, customer, c
 @pytest.fixture
 def story(drain, customer, make_product):
     """An order placed by a clerk at T0, given a line at T0+1h and confirmed at T0+2h."""
-    clerk = make_user("orders_write.manage_orders")
+    clerk = make_user(MANAGE_ORDERS)
     first, second = make_product(price=300, name="Tea"), make_product(price=700, name="Pot")
     with frozen_at(T0):
         placed = order_place(customer_id=customer, lines=[LineInput(first, 2)], actor=clerk)

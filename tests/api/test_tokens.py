@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from api.permissions import VIEW_REPORTS
+from config.rights import VIEW_REPORTS
 from tests.api.conftest import make_user
 
 pytestmark = pytest.mark.django_db

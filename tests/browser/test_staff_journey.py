@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import expect
 
+from config.rights import VIEW_REPORTS
 from orders_read.dashboard.export import TABLES
 from orders_read.dashboard.range import today_utc
 from orders_write.services import customer_register, product_add
@@ -203,7 +204,7 @@ def test_staff_places_confirms_and_ships_an_order_then_reads_it_on_the_dashboard
 
 
 def test_report_viewer_sees_the_dashboard_but_not_the_admin(new_page):
-    viewer = make_user("orders_read.view_reports")
+    viewer = make_user(VIEW_REPORTS)
     page = new_page()
 
     # Anonymous: the dashboard sends to its login page, which brings the viewer back.

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 
+from config.rights import VIEW_REPORTS
 from projections.runtime.loop import drain_all
 from projections.runtime.registry import consumers
 from projections.runtime.watermark import watermark
@@ -80,7 +81,7 @@ def drain_to_head(projected):
 @pytest.fixture
 def viewer(db):
     """Holds only orders_read.view_reports: not staff."""
-    return make_user("orders_read.view_reports")
+    return make_user(VIEW_REPORTS)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from config.rights import MANAGE_ORDERS, VIEW_REPORTS
 from tests.dashboard.conftest import PASSWORD, logged_in, make_user
 
 pytestmark = pytest.mark.usefixtures("read_tables")
@@ -39,12 +40,12 @@ def test_staff_see_the_dashboard_without_the_reports_right(staff_client, path):
 
 @pytest.mark.parametrize("path", PAGES)
 def test_a_logged_in_user_without_the_right_is_refused(path):
-    client = logged_in(make_user("orders_write.manage_orders"))
+    client = logged_in(make_user(MANAGE_ORDERS))
 
     response = client.get(path)
 
     assert response.status_code == 403
-    assert "orders_read.view_reports" in response.content.decode()
+    assert VIEW_REPORTS in response.content.decode()
 
 
 def test_an_inactive_staff_member_is_refused(db):

@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from config.rights import VIEW_REPORTS
 from orders_read.dashboard.export import TABLES
 from orders_read.dashboard.range import today_utc
 from tests.dashboard.conftest import logged_in, make_user
@@ -83,7 +84,7 @@ def _assert_read_side_only(statements: list[str]) -> None:
 
 @pytest.mark.parametrize("staff", [False, True], ids=["report viewer", "staff"])
 def test_the_page_reads_only_read_side_tables_in_a_count_independent_of_the_data(staff):
-    client = logged_in(make_user(*([] if staff else ["orders_read.view_reports"]), staff=staff))
+    client = logged_in(make_user(*([] if staff else [VIEW_REPORTS]), staff=staff))
     path = "/dashboard/?range=last_90_days"
 
     _add_data(range(2), per_day=1, first_id=1)

@@ -5,7 +5,8 @@ from datetime import date, timedelta
 import pytest
 from django.http import QueryDict
 
-from orders_read.dashboard.range import DEFAULT_PRESET, MAX_RANGE_DAYS, DayRange, choose_range, preset_range
+from config.limits import MAX_RANGE_DAYS
+from orders_read.dashboard.range import DEFAULT_PRESET, DayRange, choose_range, preset_range
 
 FRIDAY = date(2024, 3, 15)  # 2024 is a leap year
 

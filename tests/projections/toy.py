@@ -10,7 +10,7 @@ from typing import Any
 from django.db import models
 
 from events import OrderCancelled, OrderConfirmed, OrderPlaced
-from projections.runtime.consumer import Projection, already_applied
+from projections.runtime.consumer import Projection, Relay, already_applied
 from projections.sql import bulk_upsert, columns_of, fetch_matching
 from projections.store import StoredEvent
 
@@ -52,3 +52,18 @@ class ToyStatus(Projection):
             rows[stored.aggregate_id] = {"order_id": stored.aggregate_id, "status": stored.event.status,
                                          "version": stored.version}  # fmt: skip
         bulk_upsert(cursor, table, columns, ("order_id",), [[row[c] for c in columns] for row in rows.values()])
+
+
+class ToyRelay(Relay):
+    """A relay whose "receiver" is a list: it acknowledges by returning, refuses (``refusing``) by raising."""
+
+    name = "toy_relay"
+    handlers = {OrderPlaced: None, OrderConfirmed: None}
+    delivered: list = []
+    refusing: set[int] = set()
+
+    def apply(self, events: Sequence[StoredEvent], cursor: Any) -> None:
+        for stored in events:
+            if stored.aggregate_id in self.refusing:
+                raise ConnectionError(f"receiver refused order {stored.aggregate_id}")
+            self.delivered.append((stored.event_id, stored.aggregate_id, stored.version))

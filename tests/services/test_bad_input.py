@@ -15,6 +15,7 @@ import pytest
 from django.test import TestCase
 
 import orders_write.services as services
+from config.limits import MAX_PRICE
 from orders_write.models import Customer, Order, Product
 from orders_write.services import (
     CommandResult,
@@ -34,7 +35,6 @@ from orders_write.services import (
     product_reprice,
     product_retire,
 )
-from orders_write.services._validation import MAX_PRICE
 from tests.services.helpers import assert_rejected
 
 pytestmark = pytest.mark.django_db

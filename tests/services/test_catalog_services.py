@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
+from config.limits import MAX_PRICE
 from events import decode
 from orders_write import clock
 from orders_write.models import Customer, Order, Product
@@ -20,7 +21,6 @@ from orders_write.services import (
     product_reprice,
     product_retire,
 )
-from orders_write.services._validation import MAX_PRICE
 from tests.services.helpers import assert_rejected, events_of, last_event, outbox_count
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,10 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import connection
+from django.db import connections
 from django.utils import timezone
 
+from config.databases import write_alias
 from orders_write import lookups
 from orders_write.demo.data import DEFAULT_SIZES, IF_EMPTY_SIZES
 from orders_write.demo.seeder import DemoSeeder, can_fork, commits_without_waiting_for_disk
@@ -50,6 +51,7 @@ class Command(BaseCommand):
         defaults = IF_EMPTY_SIZES if options["if_empty"] else DEFAULT_SIZES
         sizes = {name: default if options[name] is None else options[name] for name, default in defaults.items()}
         seed = options["seed"] if options["seed"] is not None else random.SystemRandom().randrange(1_000_000)
+        connection = connections[write_alias()]
         jobs = options["jobs"] if connection.vendor == "postgresql" and can_fork() else 1
         hide_progress = None if options["verbosity"] >= 1 else True  # None: show it on a terminal only
         started = time.monotonic()

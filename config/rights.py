@@ -1,0 +1,27 @@
+"""The rights (Django permission names) every door checks, each spelt once.
+
+A right is ``"<app label>.<codename>"``, the string ``user.has_perm`` takes; the models declare
+the codenames in their ``Meta.permissions`` (through ``codename``). The API, the staff admin and
+the dashboard check the same rights, so a typo in one of them would silently refuse (or worse,
+never match) a right: naming them here makes such a typo an import error instead.
+
+The module imports nothing, so every package may import it (the import-linter contracts keep
+domain packages from ``config.settings`` and ``config.urls`` only). Superusers hold every right.
+"""
+
+# Place and change orders (a storefront, an order clerk).
+MANAGE_ORDERS = "orders_write.manage_orders"
+
+# Register and change customers, add and change products.
+MANAGE_CATALOG = "orders_write.manage_catalog"
+
+# Read sales reports and projection health (a manager).
+VIEW_REPORTS = "orders_read.view_reports"
+
+# Retry or skip parked streams and rebuild projections: acting changes what the read side holds.
+MANAGE_PROJECTIONS = "projections.manage_projections"
+
+
+def codename(right: str) -> str:
+    """Return the codename part of ``right`` ("manage_orders"), as ``Meta.permissions`` declares it."""
+    return right.partition(".")[2]
