@@ -230,11 +230,15 @@ class Child:
         self.process.wait(timeout=30)
 
     def stop(self, timeout: float = 20) -> None:
-        """SIGTERM (a clean shutdown), then SIGKILL if it lingers; never leaves it running."""
+        """SIGTERM (a clean shutdown), then SIGKILL if it lingers; never leaves it running.
+
+        SIGTERM goes to the leader only: gunicorn's master and the qcluster's sentinel stop their
+        own children in order (a qcluster whose workers get SIGTERM too never finishes stopping).
+        """
         if not self.alive():
             return
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -190,8 +190,10 @@ class OrderViews(Projection):
         Orders the write side has moved past the projection are lag, not differences; an order
         the projection holds at a version the write side never had, or a missing order, is reported.
         """
+        # Projected first: every order in it has committed, so the write side read after it holds
+        # it too, at that version or later, however the live drain and commands move meanwhile.
+        projected = list(OrderSummary.objects.using(read_alias()).values_list(*_FACT_COLUMNS))
         written = lookups.order_facts()
-        projected = OrderSummary.objects.using(read_alias()).values_list(*_FACT_COLUMNS)
         problems = []
         for row in sorted(projected):
             source = written.get(row[0])

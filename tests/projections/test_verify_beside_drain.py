@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from django.db import connection, connections
 
+from orders_write import lookups
 from orders_write.services import LineInput, order_confirm, order_place
 from projections.order_views import OrderViews
 from projections.runtime import rebuild, verify
@@ -75,3 +76,18 @@ def test_verify_holds_no_checkpoint_lock_and_no_long_transaction(customer, sku, 
     assert drained > 10 and free > 10, "the drain kept applying events while verify ran"
     assert longest < min(0.5, took / 4), (longest, took)
     assert outcome["differences"] == []
+
+
+def test_orders_placed_and_projected_while_verify_reads_the_write_side_are_not_differences(customer, sku, monkeypatch):
+    order_place(customer_id=customer, lines=[LineInput(sku, 1)])
+    drain("order_views")
+    original = lookups.order_facts
+
+    def racing() -> dict:
+        facts = original()
+        order_place(customer_id=customer, lines=[LineInput(sku, 1)])  # commits and is projected meanwhile
+        drain("order_views")
+        return facts
+
+    monkeypatch.setattr(lookups, "order_facts", racing)
+    assert consumers()["order_views"].write_side_differences(caught_up=True) == []
