@@ -14,7 +14,7 @@ A drain can end with committed events it could not apply: another drainer held a
 held the horizon back. The nudges of those events may already have been spent on drains that
 ran too early, so the task follows itself up (after a short pause, debounced like any nudge)
 while lag remains; otherwise, once commands stop, the last events would wait for the sweep
-(seen in ``bench/drills.py converge --scale-out``: two qclusters, up to 56 s).
+(seen in ``python -m bench.drills converge --scale-out``: two qclusters, up to 56 s).
 """
 
 import logging
