@@ -3,7 +3,10 @@
 from datetime import datetime
 from typing import Any
 
-COLUMNS = "position, aggregate_type, aggregate_id, aggregate_version, event_type, schema_version, payload, occurred_at"
+COLUMNS = (
+    "position, aggregate_type, aggregate_id, aggregate_version, event_type, schema_version, payload, occurred_at, "
+    "correlation_id"
+)
 HEAD = "SELECT COALESCE(MAX(position), 0) FROM outbox_event"
 _HISTORY = """
     SELECT position, aggregate_version, event_type, schema_version, payload, occurred_at, actor, correlation_id

@@ -57,6 +57,7 @@ class StoredEvent:
     occurred_at: datetime
     event: "Event | UndecodableEvent"
     event_id: uuid.UUID | None = None
+    correlation_id: uuid.UUID | None = None
 
     @property
     def at(self) -> Position:
@@ -102,7 +103,7 @@ def stored_event(timeline: int, txid: int, event_id: uuid.UUID | None, row: Sequ
     """Build (or reuse) the stored event of an outbox row read in ``COLUMNS`` order."""
     if event_id is not None and (cached := _DECODED.get(event_id)) is not None:
         return cached
-    position, aggregate_type, aggregate_id, version, event_type, schema_version, payload, occurred_at = row
+    position, aggregate_type, aggregate_id, version, event_type, schema_version, payload, occurred_at, correlation = row
     if isinstance(payload, str):  # SQLite (and a text cast) return JSON as text
         payload = json.loads(payload)
     stored = StoredEvent(
@@ -115,6 +116,7 @@ def stored_event(timeline: int, txid: int, event_id: uuid.UUID | None, row: Sequ
         occurred_at=aware(occurred_at),
         event=_decode(event_type, schema_version, payload),
         event_id=event_id,
+        correlation_id=_uuid(correlation),
     )
     if event_id is not None:
         with _DECODED_LOCK:
@@ -122,6 +124,11 @@ def stored_event(timeline: int, txid: int, event_id: uuid.UUID | None, row: Sequ
             if len(_DECODED) > _DECODED_LIMIT:
                 _DECODED.popitem(last=False)
     return stored
+
+
+def _uuid(value: uuid.UUID | str | None) -> uuid.UUID | None:
+    """SQLite hands back UUIDs as hex text; PostgreSQL as ``uuid.UUID``."""
+    return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(value)
 
 
 def _decode(event_type: str, schema_version: int, payload: Any) -> Event | UndecodableEvent:
