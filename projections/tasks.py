@@ -57,7 +57,10 @@ def drain_task() -> dict[str, int]:
     applied = drain_all()
     if any(applied.values()):
         logger.info("drained %s", applied)
-    if not Conf.SYNC and any(row["lag_events"] for row in consumer_health()):
+    # A relay whose receiver is down waits out its backoff instead (ADR 0019); the sweep and the next
+    # command's nudge bring it back.
+    behind = [row for row in consumer_health() if row["lag_events"] and row["state"] != "receiver_unavailable"]
+    if not Conf.SYNC and behind:
         time.sleep(FOLLOW_UP_PAUSE_SECONDS)  # in sync mode the follow-up would recurse in the caller
         nudge()
     return applied

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "orders_read",
     "projections",
     "api",
+    "bus",
 ]
 
 MIDDLEWARE = [
@@ -114,6 +115,33 @@ CONSUMERS = [
     "projections.order_views.OrderViews",
     "projections.sales.Sales",
 ]
+
+# The event bus (bus/, ADR 0019): when NATS_URL is set, a relay publishes every event to the
+# JetStream stream NATS_STREAM on <NATS_SUBJECT_PREFIX>.<aggregate_type>.<EventType>.
+# ``manage.py nats_setup`` creates the stream with the retention limits below (0 = unlimited).
+NATS_URL = env_str("NATS_URL")
+if NATS_URL is not None:
+    if not all(url.strip().startswith(("nats://", "tls://", "ws://", "wss://")) for url in NATS_URL.split(",")):
+        raise ImproperlyConfigured(f"NATS_URL: expected nats:// URLs separated by commas, got {NATS_URL!r}")
+    CONSUMERS.append("bus.relay.NatsRelay")
+_NATS_TOKEN = r"[A-Za-z0-9_-]+"
+NATS_STREAM = env_choice(
+    "NATS_STREAM", "ORDERS", pattern=_NATS_TOKEN, meaning="a stream name (letters, digits, _ or -)"
+)
+NATS_SUBJECT_PREFIX = env_choice(
+    "NATS_SUBJECT_PREFIX",
+    "orders.events",
+    pattern=rf"{_NATS_TOKEN}(\.{_NATS_TOKEN})*",
+    meaning="subject tokens separated by dots, such as orders.events",
+)
+NATS_MAX_AGE_SECONDS = env_int("NATS_MAX_AGE_SECONDS", 0, minimum=0)
+NATS_MAX_BYTES = env_int("NATS_MAX_BYTES", 0, minimum=0)
+NATS_MAX_MSGS = env_int("NATS_MAX_MSGS", 0, minimum=0)
+NATS_MAX_MSG_SIZE = env_int("NATS_MAX_MSG_SIZE", 0, minimum=0)
+# JetStream drops a message whose Nats-Msg-Id it saw within this window: it must outlast the
+# relay's retry horizon (the relay refuses a stream whose window is shorter; bus.stream).
+NATS_DUPLICATE_WINDOW_SECONDS = env_int("NATS_DUPLICATE_WINDOW_SECONDS", 900, minimum=1)
+NATS_ACK_TIMEOUT_SECONDS = env_int("NATS_ACK_TIMEOUT_SECONDS", 5, minimum=1)
 
 # A cache every process shares (web, qcluster workers): the drain's debounce mark and
 # django-q2's monitor live here. The database by default, Redis when REDIS_URL is set.

@@ -27,6 +27,10 @@ STATES = {
     "catching_up": ("Catching up", "events waiting, and a drainer is at work"),
     "stuck": ("Stuck", f"events waiting, and no heartbeat for {int(HEARTBEAT_FRESH_FOR.total_seconds())} s"),
     "parked": ("Parked", "caught up except for parked streams, which need staff"),
+    "receiver_unavailable": (
+        "Receiver unavailable",
+        "a relay's receiver (the event bus, say) is down: retrying with backoff, nothing skipped",
+    ),
     "restored": ("Restored", "the database was restored into another cluster; applying what it holds, then new events"),
     "unreachable_events": (
         "Events unreachable",

@@ -85,10 +85,19 @@ class Relay(Consumer):
     """A consumer whose effect leaves the database: delivered at least once, in drain order.
 
     ``apply`` must return only once the receiver has acknowledged every event of the batch
-    (raise otherwise); receivers de-duplicate by ``StoredEvent.event_id``.
+    (raise otherwise); receivers de-duplicate by ``StoredEvent.event_id``. Raise
+    ``ReceiverUnavailable`` when the receiver itself is down: nothing is parked then.
     """
 
     kind = RELAY
+
+
+class ReceiverUnavailable(ConnectionError):
+    """A relay's receiver can take nothing now (down, not answering, set up wrongly).
+
+    The runtime retries the whole batch later, with backoff, and parks nothing: the fault is
+    the receiver's, not any stream's (``runtime.receivers``, ADR 0019).
+    """
 
 
 class GapError(RuntimeError):
@@ -106,4 +115,14 @@ def already_applied(stored: StoredEvent, known_version: int) -> bool:
     return False
 
 
-__all__ = ["PROJECTION", "RELAY", "Consumer", "GapError", "Position", "Projection", "Relay", "already_applied"]
+__all__ = [
+    "PROJECTION",
+    "RELAY",
+    "Consumer",
+    "GapError",
+    "Position",
+    "Projection",
+    "ReceiverUnavailable",
+    "Relay",
+    "already_applied",
+]

@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from config.databases import read_alias
 from projections.models import Checkpoint
-from projections.runtime import parking
+from projections.runtime import parking, receivers
 from projections.runtime.checkpoints import ensure_checkpoints, move, position_of
-from projections.runtime.consumer import Consumer, Projection
+from projections.runtime.consumer import RELAY, Consumer, Projection, ReceiverUnavailable
 from projections.runtime.registry import consumers
 from projections.sql import analyze_tables, on_postgresql
 from projections.store import event_store
@@ -137,7 +137,25 @@ def _drain_taking_turns(everyone: list[Consumer], batch_size: int) -> dict[str, 
 
 
 def drain_batch(consumer: Consumer, *, batch_size: int) -> BatchResult:
-    """Apply at most ``batch_size`` events in one transaction with the checkpoint."""
+    """Apply at most ``batch_size`` events in one transaction with the checkpoint.
+
+    A relay whose receiver is down waits out its backoff and is retried whole, parking nothing
+    (``runtime.receivers``, ADR 0019).
+    """
+    down = receivers.down(consumer.name) if consumer.kind == RELAY else None
+    if down is not None and not down.due():
+        return BatchResult(events=0)
+    try:
+        result = _apply_batch(consumer, batch_size)
+    except ReceiverUnavailable as error:
+        receivers.report_down(consumer.name, error, previous=down)
+        return BatchResult(events=0)
+    if down is not None:
+        receivers.report_up(consumer.name)
+    return result
+
+
+def _apply_batch(consumer: Consumer, batch_size: int) -> BatchResult:
     using = read_alias()
     with transaction.atomic(using=using):
         _end_if_abandoned(using)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from projections.models import ParkedStream
 from projections.runtime.apply import apply_events
-from projections.runtime.consumer import Consumer
+from projections.runtime.consumer import Consumer, ReceiverUnavailable
 from projections.store import Position, StoredEvent, event_store
 
 MAX_ATTEMPTS = 5
@@ -41,8 +41,8 @@ def apply_isolating_failures(consumer: Consumer, events: Sequence[StoredEvent], 
         with transaction.atomic(using=using):
             apply_events(consumer, events, cursor)
         return
-    except (OperationalError, InterfaceError):
-        raise  # the database itself is failing: retry the whole batch later, park nothing
+    except (OperationalError, InterfaceError, ReceiverUnavailable):
+        raise  # the database or a relay's receiver is failing: retry the whole batch later, park nothing
     except Exception:
         pass  # isolate the failing streams below
     streams: dict[Stream, list[StoredEvent]] = {}
@@ -55,8 +55,8 @@ def _bisect(consumer: Consumer, streams: list[tuple[Stream, list[StoredEvent]]],
     try:
         with transaction.atomic(using=using):
             apply_events(consumer, sorted((e for _, evs in streams for e in evs), key=lambda event: event.at), cursor)
-    except (OperationalError, InterfaceError):
-        raise  # the database itself is failing: retry the whole batch later, park nothing
+    except (OperationalError, InterfaceError, ReceiverUnavailable):
+        raise  # the database or a relay's receiver is failing: retry the whole batch later, park nothing
     except Exception as error:
         if len(streams) == 1:
             ((stream, stream_events),) = streams
@@ -100,6 +100,8 @@ def retry_due(consumer: Consumer, cursor: Any, up_to: Position, using: str) -> i
         try:
             with transaction.atomic(using=using):
                 apply_events(consumer, events, cursor)
+        except ReceiverUnavailable:
+            raise  # not this stream's fault: its attempts stay as they are
         except Exception as error:
             parked.attempts += 1
             parked.error = f"{type(error).__name__}: {error}"[:2000]

@@ -6,8 +6,9 @@ and so do the events a restored cluster wrote after the restore. A consumer whos
 on an earlier timeline than the outbox's newest is in the loud state ``restored`` until it has
 moved onto the newest one (ADR 0017); if the cluster the outbox is on now was never registered,
 new events cannot be placed in commit order and every consumer is ``unreachable_events``.
+A relay whose receiver is down is ``receiver_unavailable``, with the receiver's error (ADR 0019).
 Cost: one query each for the checkpoints, the parked streams, the head and the timelines, and
-one per consumer.
+one per consumer (and a cache read per relay).
 """
 
 from datetime import datetime, timedelta
@@ -17,14 +18,16 @@ from django.utils import timezone
 
 from config.databases import read_alias
 from projections.models import Checkpoint, ParkedStream
+from projections.runtime import receivers
 from projections.runtime.checkpoints import position_of
+from projections.runtime.consumer import RELAY
 from projections.runtime.registry import consumers
 from projections.store import event_store
 from projections.store.events import aware
 from projections.store.timelines import current
 
 HEARTBEAT_FRESH_FOR = timedelta(seconds=60)
-STATES = ("idle", "catching_up", "stuck", "parked", "restored", "unreachable_events")
+STATES = ("idle", "catching_up", "stuck", "parked", "receiver_unavailable", "restored", "unreachable_events")
 RESTORE_STATES = ("restored", "unreachable_events")  # loud: never "up to date" while these hold
 
 
@@ -48,6 +51,15 @@ def consumer_health() -> list[dict[str, Any]]:
             after=position_of(checkpoint), event_types=consumer.event_types(), timelines=timelines
         )
         on_newest = newest is None or checkpoint.timeline >= newest.id
+        down = receivers.down(name) if consumer.kind == RELAY else None  # its receiver's own trouble
+        if not registered:
+            state = "unreachable_events"
+        elif not on_newest:
+            state = "restored"
+        elif down is not None:
+            state = "receiver_unavailable"
+        else:
+            state = _state(lag_events, len(parked.get(name, [])), checkpoint.heartbeat_at, now)
         report.append(
             {
                 "name": name,
@@ -62,10 +74,8 @@ def consumer_health() -> list[dict[str, Any]]:
                 "last_applied_at": checkpoint.last_applied_at,
                 "heartbeat_at": checkpoint.heartbeat_at,
                 "parked": len(parked.get(name, [])),
-                "last_error": parked[name][-1] if name in parked else None,
-                "state": _state(lag_events, len(parked.get(name, [])), checkpoint.heartbeat_at, now)
-                if registered and on_newest
-                else ("restored" if registered else "unreachable_events"),
+                "last_error": down.error if down else parked[name][-1] if name in parked else None,
+                "state": state,
             }
         )
     return report
