@@ -26,9 +26,11 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from nats.js.api import StreamInfo
 from nats.js.errors import APIError, NoStreamResponseError, ServiceUnavailableError
 
 from bus.background import BackgroundLoop
+from bus.client import connect
 from bus.config import CONNECT_TIMEOUT_SECONDS, Bus, bus
 from bus.messages import Message, message_of
 from bus.stream import StreamUnfit, checked_stream
@@ -52,6 +54,7 @@ class _Session:
     client: Client
     js: JetStreamContext
     max_message_bytes: int
+    refused: asyncio.Event
 
 
 class NatsRelay(Relay):
@@ -80,10 +83,13 @@ class NatsRelay(Relay):
 
     async def _publish(self, current: Bus, messages: list[Message]) -> None:
         session = await self._connected(current)
-        for message in messages:
-            if message.size > session.max_message_bytes:
+        largest = max(messages, key=lambda message: message.size, default=None)
+        if largest is not None and largest.size > session.max_message_bytes:
+            # The limit may have been raised since this connection read it: read it again first.
+            session.max_message_bytes = _largest_message(session.client, await checked_stream(session.js, current))
+            if largest.size > session.max_message_bytes:
                 raise MessageRejected(
-                    f"event {message.event_id} ({message.subject}) is {message.size} bytes; "
+                    f"event {largest.event_id} ({largest.subject}) is {largest.size} bytes; "
                     f"stream {current.stream} takes at most {session.max_message_bytes}"
                 )
         acks: list[asyncio.Future] = []
@@ -93,14 +99,12 @@ class NatsRelay(Relay):
                     await session.js.publish_async(
                         message.subject,
                         message.body,
-                        headers=message.headers,
+                        headers={**message.headers},  # nats-py adds its stream header to the dict it is given
                         stream=current.stream,
                         wait_stall=current.ack_timeout_seconds,
                     )
                 )
-            results = await asyncio.wait_for(
-                asyncio.gather(*acks, return_exceptions=True), timeout=current.ack_timeout_seconds
-            )
+            results = await self._acks(session, current, messages, acks)
         except (TimeoutError, nats.errors.Error, OSError) as error:
             for ack in acks:
                 ack.cancel()
@@ -111,18 +115,64 @@ class NatsRelay(Relay):
             await self._drop()  # the stream's limits may have changed: read them again on reconnect
             raise refusal
 
+    async def _acks(self, session: _Session, current: Bus, messages: list[Message], acks: list) -> list:
+        """Wait for every ack; return each message's PubAck or error, in order.
+
+        nats-py 2.16 never resolves the future of a message JetStream refuses (nats-io/nats.py#985:
+        the error escapes to the connection's error callback instead). When that callback sees a
+        refusal, the messages without an ack are published again one at a time, where the error
+        does come back; the ones already stored are dropped as duplicates by their Nats-Msg-Id.
+        """
+        gathered = asyncio.ensure_future(asyncio.gather(*acks, return_exceptions=True))
+        refused = asyncio.ensure_future(session.refused.wait())
+        done, _ = await asyncio.wait({gathered, refused}, timeout=current.ack_timeout_seconds,
+                                     return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        refused.cancel()
+        if gathered in done:
+            return gathered.result()
+        if not session.refused.is_set():
+            _cancel(gathered)
+            raise TimeoutError(f"no ack within {current.ack_timeout_seconds} s")
+        settled = [ack.result() if ack.done() and not ack.cancelled() else None for ack in acks]
+        _cancel(gathered)
+        session.refused.clear()
+        results: list = []
+        for message, ack in zip(messages, settled, strict=True):
+            if ack is not None:
+                results.append(ack)
+                continue
+            try:
+                results.append(
+                    await session.js.publish(
+                        message.subject,
+                        message.body,
+                        timeout=current.ack_timeout_seconds,
+                        stream=current.stream,
+                        headers={**message.headers},
+                    )
+                )
+            except APIError as error:
+                return [*results, error]  # the first refusal decides the batch
+        return results
+
     async def _connected(self, current: Bus) -> _Session:
         session = self._session
         if session is not None and session.bus == current and session.client.is_connected:
             return session
         await self._drop()
+        refused = asyncio.Event()
+
+        async def on_error(error: Exception) -> None:
+            if isinstance(error, APIError):
+                refused.set()  # an ack that nats-py could not hand to its future (see _acks)
+            logger.warning("nats: %s", error)
+
         try:
-            client = await nats.connect(
-                current.url.split(","),
+            client = await connect(
+                current.url,
                 name="orders nats relay",
                 allow_reconnect=False,  # the runtime retries with backoff (runtime.receivers)
-                connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                error_cb=_log_error,
+                error_cb=on_error,
                 pending_size=64 * 1024 * 1024,
             )
         except Exception as error:  # nats-py raises several types for "nobody there"
@@ -138,9 +188,7 @@ class NatsRelay(Relay):
         except Exception as error:
             await client.close()
             raise ReceiverUnavailable(f"NATS at {current.url}: stream info failed ({error})") from None
-        stream_limit = info.config.max_msg_size or -1  # -1: the stream sets no limit of its own
-        limit = client.max_payload if stream_limit < 0 else min(client.max_payload, stream_limit)
-        self._session = _Session(current, client, js, limit)
+        self._session = _Session(current, client, js, _largest_message(client, info), refused)
         logger.info("nats relay connected to %s, stream %s", current.url, current.stream)
         return self._session
 
@@ -151,6 +199,17 @@ class NatsRelay(Relay):
                 await session.client.close()
             except Exception:  # closing a broken connection may fail: it is being discarded anyway
                 logger.debug("closing the nats connection failed", exc_info=True)
+
+
+def _largest_message(client: Client, info: StreamInfo) -> int:
+    """The largest message the server and the stream take, in bytes."""
+    stream_limit = info.config.max_msg_size or -1  # -1: the stream sets no limit of its own
+    return client.max_payload if stream_limit < 0 else min(client.max_payload, stream_limit)
+
+
+def _cancel(future: asyncio.Future) -> None:
+    future.cancel()
+    future.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved: no warning
 
 
 def _refusal(current: Bus, messages: list[Message], results: list) -> Exception | None:
@@ -166,7 +225,3 @@ def _refusal(current: Bus, messages: list[Message], results: list) -> Exception 
     if not isinstance(error, APIError):
         return ReceiverUnavailable(f"NATS at {current.url}: {type(error).__name__} {error}")
     return MessageRejected(f"JetStream rejected event {message.event_id} ({message.subject}): {error}")
-
-
-async def _log_error(error: Exception) -> None:
-    logger.warning("nats: %s", error)

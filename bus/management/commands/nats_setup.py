@@ -2,10 +2,10 @@
 
 import asyncio
 
-import nats
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from bus.client import connect
 from bus.config import bus, required_duplicate_window_seconds
 from bus.stream import ensure_stream, problems
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             raise CommandError("; ".join(remaining))
 
     async def _ensure(self, current):
-        client = await nats.connect(current.url.split(","), connect_timeout=2, allow_reconnect=False)
+        client = await connect(current.url, allow_reconnect=False)
         try:
             return await ensure_stream(client.jetstream(), current)
         finally:

@@ -3,10 +3,10 @@
 import asyncio
 import json
 
-import nats
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from bus.client import connect
 from bus.config import bus
 from bus.messages import MSG_ID
 from bus.tail import durable_name_for, pull
@@ -35,7 +35,7 @@ class Command(BaseCommand):
     async def _tail(self, options) -> None:
         current = bus()
         subject = options["subject"] or current.subjects
-        client = await nats.connect(current.url.split(","), connect_timeout=2)
+        client = await connect(current.url)
         try:
             messages = pull(
                 client.jetstream(),
