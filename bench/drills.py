@@ -4,7 +4,7 @@ One command runs a drill (or all of them) against the real stack (gunicorn, ``ma
 PostgreSQL; with ``--scale-out`` also Redis and a second database), under the machine-wide bench
 lock, and exits 1 when any check fails::
 
-    .venv/bin/python -m bench.drills kill|pg-restart|long-transaction|conflicts|converge|all \\
+    .venv/bin/python -m bench.drills kill|nats-kill|pg-restart|long-transaction|conflicts|converge|all \\
         [--scale-out] [--duration 60] [--rate 40] [--databases drill]
 
 Every drill starts from fresh databases on the PostgreSQL server of ``DATABASE_URL``
@@ -23,15 +23,16 @@ injects its fault, waits until every projection's lag is 0 and then checks:
    and cancellations, and their revenue equals the write side's;
 4. the write side holds exactly the acknowledged orders, in the acknowledged state.
 
-Drills: ``kill`` SIGKILLs a qcluster (one of the two, with ``--scale-out``) at 20+ seeded random
-moments and restarts it, as a supervisor would; ``pg-restart`` restarts the PostgreSQL server
-(``stack.restart_postgres``) with ``-m immediate`` twice and leaves web and worker to recover
-alone; ``long-transaction`` holds write transactions open for 20 s in the shop's database and
-in an unrelated one, which must not hold projection back (ADR 0015); ``restore`` dumps the shop
-into a fresh cluster and keeps selling there (``bench/restore_drill.py``); ``conflicts`` sends
-100 simultaneous commands with the same ``expected_version`` to one order, round after round;
-``converge`` is the load with no fault (for ``--scale-out``, and the shortest drill:
-``converge --duration 3 --rate 10`` is a smoke run).
+Drills: ``nats-kill`` is ``kill`` with the NATS relay on (a nats-server of its own, restarted once
+midway) and checks the stream against the outbox, message by message; ``kill`` SIGKILLs a qcluster
+(one of the two, with ``--scale-out``) at 20+ seeded random moments and restarts it, as a supervisor
+would; ``pg-restart`` restarts the PostgreSQL server (``stack.restart_postgres``) with ``-m
+immediate`` twice and leaves web and worker to recover alone; ``long-transaction`` holds write
+transactions open for 20 s in the shop's database and in an unrelated one, which must not hold
+projection back (ADR 0015); ``restore`` dumps the shop into a fresh cluster and keeps selling there
+(``bench/restore_drill.py``); ``conflicts`` sends 100 simultaneous commands with the same
+``expected_version`` to one order, round after round; ``converge`` is the load with no fault (for
+``--scale-out``, and the shortest drill: ``converge --duration 3 --rate 10`` is a smoke run).
 
 Standard library and psycopg only: the stack runs in child processes (``bench/stack.py``).
 """
@@ -39,6 +40,8 @@ Standard library and psycopg only: the stack runs in child processes (``bench/st
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import queue
 import random
 import socket
@@ -53,7 +56,7 @@ from http.client import HTTPException
 
 import psycopg
 
-from bench import restore_drill, stack
+from bench import natsd, restore_drill, stack
 from bench.load import Ack, Api, OrderLoad, seed_catalogue
 
 WRITE_DB, READ_DB, UNRELATED_DB = "drill_write", "drill_read", "drill_unrelated"
@@ -183,6 +186,7 @@ class Changer:
 @dataclass
 class Stack:
     scale_out: bool
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. NATS_URL for the bus drill
     env: dict[str, str] = field(default_factory=dict)
     web: stack.Child | None = None
     base_url: str = ""
@@ -200,8 +204,10 @@ class Stack:
         extra = {"REDIS_URL": f"{stack.REDIS_URL}/{DRILL_REDIS_DB}"} if self.scale_out else {}
         if self.scale_out:
             redis_command("FLUSHDB")
-        self.env = stack.stack_env(write_url, read_url=read_url, redis=self.scale_out, **extra)
+        self.env = stack.stack_env(write_url, read_url=read_url, redis=self.scale_out, **extra, **self.extra_env)
         stack.migrate(self.env)
+        if self.extra_env.get("NATS_URL"):
+            stack.manage(self.env, "nats_setup")
         self.token = stack.api_token(self.env)
         self.web, self.base_url = stack.start_web(self.env)
         for n in range(2 if self.scale_out else 1):
@@ -436,8 +442,11 @@ class Drill:
         self.name, self.args = name, args
         self.outcome = Outcome(name, "scale-out (Redis broker, 2 qclusters, read DB)" if args.scale_out else "single")
 
+    def stack(self) -> Stack:
+        return Stack(self.args.scale_out)
+
     def run(self) -> Outcome:
-        drill = Stack(self.args.scale_out).start()
+        drill = self.stack().start()
         try:
             self._run(drill)
         finally:
@@ -545,6 +554,91 @@ class KillDrill(LoadedDrill):
             f"mean {sum(restart_times) / len(restart_times):.1f} s, max {max(restart_times):.1f} s"
         )
         self.outcome.checks.append(Check(f"at least {self.args.kills} kills", kills >= self.args.kills, str(kills)))
+
+
+class NatsKillDrill(KillDrill):
+    """The bus relay under fire: SIGKILL its qcluster at random moments and restart NATS once.
+
+    The stack publishes to a nats-server of the drill's own (``bench/natsd.py``). Afterwards the
+    stream must hold exactly one message per outbox event by ``Nats-Msg-Id`` (none missing, none
+    twice: a batch published again after a kill is dropped by JetStream), each order's messages
+    in version order, and while NATS was down the relay must have said ``receiver_unavailable``.
+    """
+
+    NATS_DOWN_SECONDS = 5.0
+
+    def __init__(self, name: str, args: argparse.Namespace) -> None:
+        super().__init__(name, args)
+        self.nats = natsd.NatsServer("drill-nats")
+        self.states_while_down: Counter = Counter()
+
+    def stack(self) -> Stack:
+        return Stack(self.args.scale_out, extra_env=self.nats.env())
+
+    def run(self) -> Outcome:
+        self.nats.start()
+        try:
+            return super().run()
+        finally:
+            self.nats.remove()
+
+    def fault(self, drill: Stack, started: float) -> None:
+        restart = threading.Thread(target=self._restart_nats, args=(drill, started), daemon=True)
+        restart.start()
+        super().fault(drill, started)
+        restart.join()
+
+    def _restart_nats(self, drill: Stack, started: float) -> None:
+        sleep_until(started + self.args.duration / 2)
+        self.nats.stop()
+        down_until = time.time() + self.NATS_DOWN_SECONDS
+        api = drill.api()
+        while time.time() < down_until:
+            with contextlib.suppress(OSError, HTTPException):
+                status, body = api.request("GET", "/api/projections/")
+                if status == 200:
+                    self.states_while_down.update(row["state"] for row in body["results"] if row["name"] == "nats")
+            time.sleep(0.25)
+        self.nats.start()
+        self.monitor.fault_ended()
+        self.outcome.facts["NATS restarts"] = f"1 (down {self.NATS_DOWN_SECONDS:.0f} s, clean stop and start)"
+
+    def _run(self, drill: Stack) -> None:
+        super()._run(drill)
+        facts, checks = self.outcome.facts, self.outcome.checks
+        facts["relay states seen while NATS was down"] = dict(self.states_while_down)
+        checks.append(
+            Check(
+                "the relay said receiver_unavailable while NATS was down",
+                self.states_while_down["receiver_unavailable"] > 0,
+                str(dict(self.states_while_down)),
+            )
+        )
+        checks.extend(check_stream(drill))
+
+
+def check_stream(drill: Stack) -> list[Check]:
+    """Read the whole stream back (``nats_tail``) and compare it with the outbox, event by event."""
+    lines = stack.manage(drill.env, "nats_tail", "--envelope", "--idle", "3", "--durable", "drill_check").splitlines()
+    envelopes = [json.loads(line) for line in lines if line.startswith("{")]
+    ids = Counter(envelope["headers"]["Nats-Msg-Id"] for envelope in envelopes)
+    outbox = {row[0] for row in sql(WRITE_DB, "SELECT event_id::text FROM outbox_event")}
+    missing, extra = outbox - set(ids), set(ids) - outbox
+    twice = {msg_id: n for msg_id, n in ids.items() if n > 1}
+    versions: dict[tuple[str, int], list[int]] = {}
+    for envelope in envelopes:
+        event = envelope["event"]
+        versions.setdefault((event["aggregate_type"], event["aggregate_id"]), []).append(event["aggregate_version"])
+    out_of_order = [stream for stream, seen in versions.items() if seen != list(range(1, len(seen) + 1))]
+    detail = (
+        f"{len(envelopes)} messages, {len(outbox)} outbox events: "
+        f"{len(missing)} missing, {len(twice)} twice, {len(extra)} unknown"
+    )
+    order_detail = f"{len(out_of_order)} of {len(versions)} streams out of order"
+    return [
+        Check("one message per outbox event by Nats-Msg-Id", not missing and not twice and not extra, detail),
+        Check("each order's messages in version order", not out_of_order, order_detail),
+    ]
 
 
 class ConvergeDrill(LoadedDrill):
@@ -790,6 +884,7 @@ class RestoreDrill:
 
 DRILLS = {
     "kill": KillDrill,
+    "nats-kill": NatsKillDrill,
     "conflicts": ConflictDrill,
     "pg-restart": PgRestartDrill,
     "long-transaction": LongTransactionDrill,

@@ -21,6 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("--count", type=int, default=0, help="stop after this many events (default: never)")
         parser.add_argument("--idle", type=float, default=None, help="stop after this many seconds with no event")
         parser.add_argument("--json", action="store_true", help="print each event's body (the public event JSON)")
+        parser.add_argument(
+            "--envelope", action="store_true", help="print one JSON object per message: subject, headers and event"
+        )
 
     def handle(self, *args, **options) -> None:
         if not settings.NATS_URL:
@@ -46,6 +49,14 @@ class Command(BaseCommand):
                 limit=options["count"],
             )
             async for message in messages:
+                if options["envelope"]:
+                    envelope = {
+                        "subject": message.subject,
+                        "headers": message.headers,
+                        "event": json.loads(message.data),
+                    }
+                    self.stdout.write(json.dumps(envelope, separators=(",", ":")))
+                    continue
                 if options["json"]:
                     self.stdout.write(message.data.decode())
                     continue
