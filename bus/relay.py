@@ -101,8 +101,7 @@ class NatsRelay(Relay):
                         message.body,
                         headers={**message.headers},  # nats-py adds its stream header to the dict it is given
                         stream=current.stream,
-                        wait_stall=current.ack_timeout_seconds,
-                    )
+                    )  # no wait_stall: it would yield to the flusher, one socket write per message
                 )
             results = await self._acks(session, current, messages, acks)
         except (TimeoutError, nats.errors.Error, OSError) as error:
