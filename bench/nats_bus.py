@@ -9,6 +9,7 @@ store) and take the machine-wide bench lock; databases are on the PostgreSQL ser
     .venv/bin/python -m bench.nats_bus lag [--rate 200] [--duration 60] [--writers 3]
 
 **throughput**: ``nats_setup``, then one process drains the relay from position 0 to the head
+(or to ``--limit N`` events, batch by batch)
 (``projections.runtime.loop.drain("nats")``: what a worker's drain task does for it, batch by
 batch, each batch published with all its acks in flight and committed after the last ack), and
 checks the stream holds exactly one message per event. Then the **raw baseline**, in the same
@@ -65,6 +66,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--writers", type=int, default=3)
     parser.add_argument("--ignore-targets", action="store_true")
+    parser.add_argument("--limit", type=int, default=0, help="throughput: only the log's first N events (0: all)")
     parser.add_argument("--child", choices=("relay", "raw", "count"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -72,6 +74,10 @@ def main() -> int:
         return 0
     with stack.bench_lock():
         return throughput(args) if args.mode == "throughput" else lag(args)
+
+
+def _limit() -> int:
+    return int(os.environ.get("NATS_BENCH_LIMIT", "0"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -83,7 +89,7 @@ def throughput(args: argparse.Namespace) -> int:
     url = stack.require_database(args.database, made_by=SEED_COMMAND.format(database=args.database))
     server = natsd.NatsServer("bench-nats").start()
     try:
-        env = stack.stack_env(url, **server.env())
+        env = stack.stack_env(url, NATS_BENCH_LIMIT=str(args.limit), **server.env())
         stack.manage(env, "nats_setup")
         relay = _child(env, "relay")
         stored = _child(env, "count")
@@ -132,13 +138,22 @@ def _usage(started_cpu: float) -> dict:
 def _child_relay() -> dict:
     _django()
     from projections.models import Checkpoint, ParkedStream
-    from projections.runtime.loop import drain
+    from projections.runtime.checkpoints import ensure_checkpoints
+    from projections.runtime.loop import drain_batch
+    from projections.runtime.registry import consumers
 
     Checkpoint.objects.filter(projection="nats").delete()
     ParkedStream.objects.filter(projection="nats").delete()
+    ensure_checkpoints(["nats"])
+    relay, limit = consumers()["nats"], _limit()
     cpu = _usage(0)["cpu"]
     started = time.perf_counter()
-    events = drain("nats", batch_size=BATCH_SIZE)
+    events = 0
+    while not limit or events < limit:  # what drain("nats") does, stopping at the limit
+        result = drain_batch(relay, batch_size=BATCH_SIZE)
+        events += result.events
+        if not result.more:
+            break
     seconds = time.perf_counter() - started
     return {"events": events, "seconds": seconds, **_usage(cpu)}
 
@@ -180,6 +195,8 @@ def _child_raw() -> dict:
         seconds, events = 0.0, 0
         try:
             for batch in batches(after=START, event_types=event_types, limit=BATCH_SIZE):
+                if _limit() and events >= _limit():
+                    break
                 messages = [message_of(stored, current) for stored in batch.events]  # not timed
                 started = time.perf_counter()
                 acks = [
