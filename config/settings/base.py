@@ -113,6 +113,10 @@ STATIC_ROOT = VAR_DIR / "static"
 # The shop's one currency: every amount is an integer number of its minor units (cents).
 SHOP_CURRENCY = env_choice("SHOP_CURRENCY", "EUR", pattern=r"[A-Z]{3}", meaning="an ISO 4217 code such as EUR")
 
+# Idempotency records answer retries of one placement; after this many days they are purged
+# (hourly on the worker, or manage.py purge_idempotency_records) and the key may be reused.
+IDEMPOTENCY_RETENTION_DAYS = env_int("IDEMPOTENCY_RETENTION_DAYS", 7, minimum=1)
+
 # Called after each committed command so projections can catch up at once (dotted path).
 OUTBOX_NUDGE = env_str("OUTBOX_NUDGE", "projections.tasks.nudge")
 # Every reader of the outbox the consumer runtime drains (projections and relays), by class path.

@@ -150,7 +150,7 @@ def test_order_line_add_prices_the_line_when_added_and_records_order_line_added(
         "OrderLineAdded",
         2,
         result.position,
-        f"user:{alice.pk}:alice",
+        f"user:{alice.pk}",
     )
     assert event.payload["line"] == line_payload(second, "Gizmo", 4, 875)
     assert (event.payload["subtotal"], event.payload["total"], event.payload["item_count"]) == (6000, 6000, 6)
@@ -672,7 +672,7 @@ def test_the_same_key_and_request_returns_the_same_result_and_places_one_order(a
     assert OutboxEvent.objects.filter(event_type="OrderPlaced").count() == 1
     record = IdempotencyRecord.objects.get()
     assert (record.scope, record.key, record.order_id, record.version, record.position) == (
-        f"user:{alice.pk}:alice",
+        f"user:{alice.pk}",
         "key-1",
         first.order_id,
         1,
