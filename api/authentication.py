@@ -9,7 +9,7 @@ joined with the user, raw so the ORM compiles nothing per request (docs/benchmar
 The last-used time is written at most once per ``LAST_USED_RESOLUTION``: a read stays a read.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -47,6 +47,11 @@ class ApiTokenAuthentication(TokenAuthentication):
         if user is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         now = timezone.now()
+        user.token_created, user.token_expiry, user.token_last_used_at = (
+            _aware(user.token_created),
+            _aware(user.token_expiry),
+            _aware(user.token_last_used_at),
+        )
         if user.token_expiry is not None and user.token_expiry <= now:
             raise exceptions.AuthenticationFailed(_("Token expired."))
         if not user.is_active:
@@ -64,6 +69,15 @@ class ApiTokenAuthentication(TokenAuthentication):
             ApiToken.objects.filter(digest=digest).update(last_used_at=now)
             api_token.last_used_at = now
         return user, api_token
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """Return a raw query's extra datetime column as an aware datetime (SQLite gives UTC text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value is not None and timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)
+    return value
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

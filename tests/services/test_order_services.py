@@ -150,7 +150,7 @@ def test_order_line_add_prices_the_line_when_added_and_records_order_line_added(
         "OrderLineAdded",
         2,
         result.position,
-        f"user:{alice.pk}",
+        f"user:{alice.pk}:alice",
     )
     assert event.payload["line"] == line_payload(second, "Gizmo", 4, 875)
     assert (event.payload["subtotal"], event.payload["total"], event.payload["item_count"]) == (6000, 6000, 6)
