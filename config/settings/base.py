@@ -19,7 +19,10 @@ _DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
 SECRET_KEY = env_str("SECRET_KEY")
 if SECRET_KEY is None:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY: must be set when DEBUG is off")
+        raise ImproperlyConfigured(
+            "SECRET_KEY: must be set when DEBUG is off (DEBUG is off unless set; for the quick start "
+            "use make run, which sets DEBUG=true)"
+        )
     SECRET_KEY = _DEV_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
