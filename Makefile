@@ -25,6 +25,8 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 
+# The quick start runs with DEBUG on (the settings default it off); set DEBUG=false to try without.
+run: export DEBUG ?= true
 run: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
 	@if [ -n "$$READ_DATABASE_URL" ]; then $(BIN)/python manage.py migrate --noinput --database read; fi

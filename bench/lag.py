@@ -165,11 +165,11 @@ def api_users(env: dict[str, str], count: int) -> list[str]:
     if count <= 0:
         return []
     code = (
-        "from django.contrib.auth import get_user_model; from rest_framework.authtoken.models import Token\n"
+        "from django.contrib.auth import get_user_model; from api.tokens import api_token_issue\n"
         f"for n in range({count}):\n"
         "    user, _ = get_user_model().objects.get_or_create(username=f'lag{n}', "
         "defaults={'is_staff': True, 'is_superuser': True})\n"
-        "    print('TOKEN', Token.objects.get_or_create(user=user)[0].key)"
+        "    print('TOKEN', api_token_issue(user=user, name='bench')[1])"
     )
     return [
         line.split()[1] for line in stack.manage(env, "shell", "-c", code).splitlines() if line.startswith("TOKEN ")

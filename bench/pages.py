@@ -7,7 +7,7 @@ Run on demand against an already seeded PostgreSQL database (see bench/pages.md)
 What it does, in order:
 
 1. ``manage.py drain_projections``, so the read tables hold every event (``--no-drain`` skips it);
-2. ``manage.py ensure_demo_user --username bench`` with a fresh random password (a staff superuser);
+2. a staff superuser ``bench`` with a fresh random password (``manage.py shell``);
 3. ``VACUUM (ANALYZE)`` of the tables the planner has never had statistics for, as autovacuum
    would have done (it is off on the shared PostgreSQL here; ``--analyze none|all``);
 4. discovers the pages in a Django helper process: every changelist in ``admin.site._registry``,
@@ -363,6 +363,18 @@ def manage(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+def bench_superuser(env: dict[str, str], username: str, password: str) -> None:
+    """Make ``username`` an active superuser with ``password`` (``ensure_demo_user`` is DEBUG-only)."""
+    code = (
+        "from django.contrib.auth import get_user_model\n"
+        f"user, _ = get_user_model().objects.get_or_create(username={username!r})\n"
+        "user.is_active = user.is_staff = user.is_superuser = True\n"
+        f"user.set_password({password!r})\n"
+        "user.save()"
+    )
+    manage(env, "shell", "-c", code)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -526,7 +538,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"drain_projections: {time.perf_counter() - started:.1f} s: {summary}", file=sys.stderr, flush=True)
     password = secrets.token_urlsafe(18)
     if not args.list:
-        manage(env, "ensure_demo_user", "--username", BENCH_USER, "--password", password)
+        bench_superuser(env, BENCH_USER, password)
     command = [sys.executable, "-m", "bench.pages", "--helper", "discover", "--user", "" if args.list else BENCH_USER]
     command += ["--only", args.only] if args.only else []
     command += ["--analyze", "none" if args.list else args.analyze]
@@ -610,7 +622,7 @@ def main() -> int:
         return 0
     if args.profile:
         env = server_env(os.environ)
-        manage(env, "ensure_demo_user", "--username", BENCH_USER, "--password", secrets.token_urlsafe(18))
+        bench_superuser(env, BENCH_USER, secrets.token_urlsafe(18))
         os.environ.update(env)
         helper_profile(args.profile, BENCH_USER, args.explain)
         return 0

@@ -182,10 +182,22 @@ def migrate(env: dict[str, str]) -> None:
         manage(env, "migrate", "--noinput", "--database", "read")
 
 
+def bench_superuser(env: dict[str, str], username: str, password: str) -> None:
+    """Make ``username`` an active superuser with ``password`` (``ensure_demo_user`` is DEBUG-only)."""
+    code = (
+        "from django.contrib.auth import get_user_model\n"
+        f"user, _ = get_user_model().objects.get_or_create(username={username!r})\n"
+        "user.is_active = user.is_staff = user.is_superuser = True\n"
+        f"user.set_password({password!r})\n"
+        "user.save()"
+    )
+    manage(env, "shell", "-c", code)
+
+
 def api_token(env: dict[str, str], username: str = "bench") -> str:
-    """Make ``username`` a superuser and return its REST API token."""
-    output = manage(env, "ensure_demo_user", "--username", username, "--password", "bench-password-123")
-    return output.split("Authorization: Token ", 1)[1].split("'", 1)[0]
+    """Make ``username`` a superuser and return a new REST API token of theirs."""
+    bench_superuser(env, username, "bench-password-123")
+    return manage(env, "create_api_token", username, "--name", "bench").strip()
 
 
 def free_port() -> int:

@@ -21,6 +21,15 @@ VIEW_REPORTS = "orders_read.view_reports"
 # Retry or skip parked streams and rebuild projections: acting changes what the read side holds.
 MANAGE_PROJECTIONS = "projections.manage_projections"
 
+# Who may read a customer's contact details (email): those who deal with the customer. Reading
+# reports alone does not need them (least privilege, ADR 0022); any one of these suffices.
+SEE_CUSTOMER_CONTACTS = (MANAGE_ORDERS, MANAGE_CATALOG)
+
+
+def sees_customer_contacts(user) -> bool:
+    """Say whether ``user`` holds a right in ``SEE_CUSTOMER_CONTACTS`` (superusers hold every right)."""
+    return any(user.has_perm(right) for right in SEE_CUSTOMER_CONTACTS)
+
 
 def codename(right: str) -> str:
     """Return the codename part of ``right`` ("manage_orders"), as ``Meta.permissions`` declares it."""

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class OrdersWriteConfig(AppConfig):
@@ -11,3 +12,7 @@ class OrdersWriteConfig(AppConfig):
         from orders_write import timelines
 
         timelines.connect()
+
+        from orders_write.tasks import ensure_purge_schedule
+
+        post_migrate.connect(ensure_purge_schedule, sender=self, dispatch_uid="orders-idempotency-purge-schedule")

@@ -30,6 +30,7 @@ def test_quick_start_on_sqlite_serves_the_admin_login(tmp_path):
     env = {
         **{k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL"}},
         "DATABASE_URL": f"sqlite:///{tmp_path / 'quickstart.sqlite3'}",
+        "DEBUG": "true",  # as `make run` sets it (the settings default DEBUG off)
     }
 
     def manage(*args: str) -> str:
@@ -43,7 +44,7 @@ def test_quick_start_on_sqlite_serves_the_admin_login(tmp_path):
     manage("seed_demo", "--if-empty", "--customers", "10", "--products", "8", "--orders", "25", "--seed", "1")
     printed = manage("ensure_demo_user")
     assert "demo" in printed
-    token = re.search(r"Authorization: Token ([0-9a-f]{40})", printed).group(1)
+    token = re.search(r"Authorization: Token ([0-9a-f]{64})", printed).group(1)
     database = sqlite3.connect(tmp_path / "quickstart.sqlite3")
     assert database.execute("pragma journal_mode").fetchone()[0] == "wal"
     database.close()

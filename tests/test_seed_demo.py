@@ -1,14 +1,12 @@
-"""The demo commands: seed_demo builds valid, varied, reproducible history; ensure_demo_user a login."""
+"""The demo data: seed_demo builds valid, varied, reproducible history (the demo login: test_demo_user.py)."""
 
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from events import OrderStatus
 from orders_write.models import Customer, Order, OutboxEvent, Product
@@ -146,31 +144,3 @@ def test_parallel_jobs_record_every_planned_order_validly():
     for order in Order.objects.all():
         versions = OutboxEvent.objects.filter(aggregate_type="order", aggregate_id=order.pk)
         assert sorted(versions.values_list("aggregate_version", flat=True)) == list(range(1, order.version + 1))
-
-
-@pytest.mark.django_db
-def test_ensure_demo_user_creates_a_staff_superuser_once_and_resets_its_password():
-    out = StringIO()
-    call_command("ensure_demo_user", stdout=out)
-    user = get_user_model().objects.get(username="demo")
-    user.set_password("changed")
-    user.is_staff = False
-    user.save()
-    call_command("ensure_demo_user", stdout=out)
-
-    user = get_user_model().objects.get(username="demo")
-    assert get_user_model().objects.filter(username="demo").count() == 1
-    assert user.is_staff and user.is_superuser and user.is_active
-    assert user.check_password("demo-password")
-    assert "http://127.0.0.1:8000/admin/" in out.getvalue()
-    assert "'demo'" in out.getvalue() and "'demo-password'" in out.getvalue()
-    token = Token.objects.get(user=user)
-    assert out.getvalue().count(f"Authorization: Token {token.key}") == 2  # kept across runs
-
-
-@pytest.mark.django_db
-def test_ensure_demo_user_accepts_other_credentials():
-    call_command("ensure_demo_user", username="alice", password="s3cret-pass", stdout=StringIO())
-
-    user = get_user_model().objects.get(username="alice")
-    assert user.is_superuser and user.check_password("s3cret-pass")

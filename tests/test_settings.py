@@ -5,8 +5,12 @@ Settings are module-level, so each case starts a fresh ``manage.py`` process.
 
 import os
 import secrets
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -71,7 +75,7 @@ def test_production_refuses_debug():
     ],
 )
 def test_malformed_values_fail_at_start_naming_the_variable(variable, value, message):
-    result = manage("check", **{variable: value})
+    result = manage("check", **{"DEBUG": "true", variable: value})
     assert result.returncode != 0
     assert message in result.stderr
 
@@ -79,3 +83,118 @@ def test_malformed_values_fail_at_start_naming_the_variable(variable, value, mes
 def test_debug_off_without_secret_key_fails_but_debug_uses_a_development_key():
     assert "SECRET_KEY: must be set" in manage("check", DEBUG="false", ALLOWED_HOSTS="x").stderr
     assert manage("check", DEBUG="true").returncode == 0
+
+
+def test_debug_is_off_unless_set():
+    result = manage(
+        "shell", "--no-imports", "-c", "from django.conf import settings; print(settings.DEBUG)", SECRET_KEY=STRONG_KEY
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+STRONG_KEY = "k" + secrets.token_urlsafe(50)
+PRODUCTION = {"DJANGO_SETTINGS_MODULE": "config.settings.production", "ALLOWED_HOSTS": "shop.example.com"}
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "short-key",
+        "django-insecure-" + "x" * 60,
+        "ab" * 40,
+        "django-insecure-development-only-key-never-use-in-production",
+    ],
+    ids=["short", "django-insecure-prefix", "few-distinct-characters", "the-development-key"],
+)
+def test_production_refuses_a_weak_secret_key_by_name(key):
+    result = manage("check", SECRET_KEY=key, **PRODUCTION)
+    assert result.returncode != 0
+    assert "SECRET_KEY: too weak for production" in result.stderr
+
+
+def production_setting(expression: str, **env: str) -> str:
+    code = f"from django.conf import settings; print({expression})"
+    result = manage("shell", "--no-imports", "-c", code, SECRET_KEY=STRONG_KEY, **PRODUCTION, **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_hsts_reach_and_the_proxy_header_are_explicit_choices():
+    shown = "settings.SECURE_HSTS_INCLUDE_SUBDOMAINS, settings.SECURE_HSTS_PRELOAD, settings.SECURE_PROXY_SSL_HEADER"
+    assert production_setting(shown) == "False False None"
+    chosen = production_setting(
+        shown, SECURE_HSTS_INCLUDE_SUBDOMAINS="true", SECURE_HSTS_PRELOAD="true", SECURE_PROXY_SSL_HEADER="true"
+    )
+    assert chosen == "True True ('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{}, {"SECURE_HSTS_INCLUDE_SUBDOMAINS": "true", "SECURE_HSTS_PRELOAD": "true", "SECURE_PROXY_SSL_HEADER": "true"}],
+    ids=["defaults", "all-opted-in"],
+)
+def test_production_passes_the_deploy_check_whatever_the_choices(env):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", SECRET_KEY=STRONG_KEY, **PRODUCTION, **env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def gunicorn(port: int, **env: str) -> subprocess.Popen:
+    """``gunicorn config.wsgi`` as a deployer would type it: no settings variable, no DEBUG."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}
+    }
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=ROOT,
+        env={**clean, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("env", [{}, {"DEBUG": "true"}], ids=["no-secret-key", "debug-asked-for"])
+def test_a_bare_gunicorn_refuses_to_start_without_a_secret_key_or_with_debug(env):
+    server = gunicorn(free_port(), **env)
+    try:
+        _, stderr = server.communicate(timeout=60)
+    finally:
+        server.kill()
+    assert server.returncode != 0
+    expected = "DEBUG: must be off with config.settings.production" if env else "SECRET_KEY: must be set"
+    assert expected in stderr
+
+
+def test_a_bare_gunicorn_with_a_secret_key_serves_production_pages_never_debug_ones():
+    port = free_port()
+    server = gunicorn(port, SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page/", timeout=5)
+                raise AssertionError("a page that does not exist answered 200")
+            except urllib.error.HTTPError as error:
+                status, body, headers = error.code, error.read().decode(), error.headers
+                break
+            except (ConnectionError, urllib.error.URLError):
+                assert server.poll() is None, server.communicate()[1]
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    assert status == 404
+    assert "URLconf" not in body and "DEBUG = True" not in body  # Django's debug 404 names both
+    assert headers["Strict-Transport-Security"] is None  # plain HTTP: HSTS is sent over HTTPS only
+    assert headers["X-Frame-Options"] == "DENY"

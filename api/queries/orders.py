@@ -16,6 +16,7 @@ from api.base import QueryApi, ReadParams
 from api.permissions import READ_ORDERS, any_of
 from api.schema import QUERY_HEADERS, errors
 from config.limits import MAX_BIGINT, MAX_PAGE_SIZE
+from config.rights import sees_customer_contacts
 from events import OrderStatus
 from orders_read import queries
 from orders_read.models import CustomerStats, OrderLineView, OrderSummary
@@ -141,7 +142,9 @@ class CustomerOrdersApi(ReadOrdersApi):
 class CustomerOutput(serializers.Serializer):
     customer_id = serializers.IntegerField()
     name = serializers.CharField()
-    email = serializers.CharField()
+    email = serializers.CharField(
+        allow_null=True, help_text="null unless you hold manage_orders or manage_catalog (reports alone do not show it)"
+    )
     is_active = serializers.BooleanField()
     order_count = serializers.IntegerField()
     cancelled_count = serializers.IntegerField()
@@ -158,6 +161,8 @@ class CustomerDetailApi(ReadOrdersApi):
         customer = queries.customer_detail(customer_id=customer_id) if customer_id <= MAX_BIGINT else None
         if customer is None:
             raise NotFound(f"customer {customer_id} does not exist (or is not projected yet)")
+        if not sees_customer_contacts(request.user):
+            customer["email"] = None
         return Response(customer)
 
 

@@ -16,7 +16,7 @@ from events import OrderStatus
 from orders_read import queries
 from orders_read.models import CustomerSales, CustomerStats, DailySales, ProductSales
 from projections.runtime.registry import consumers
-from projections.runtime.status import STATES, consumer_health
+from projections.runtime.status import STATES, consumer_health, redact_failures
 
 DEFAULT_RANGE_DAYS = 30
 
@@ -163,7 +163,9 @@ class ProjectionOutput(serializers.Serializer):
     last_applied_at = serializers.DateTimeField(allow_null=True)
     heartbeat_at = serializers.DateTimeField(allow_null=True)
     parked = serializers.IntegerField(help_text="Streams held back after repeated failures.")
-    last_error = serializers.CharField(allow_null=True)
+    last_error = serializers.CharField(
+        allow_null=True, help_text="The newest parked stream's error; null unless you hold manage_projections."
+    )
     state = serializers.ChoiceField(
         choices=list(STATES),
         help_text="restored: still applying what a restored database holds; unreachable_events: the database "
@@ -192,4 +194,4 @@ class ProjectionsApi(ReportApi):
         tags=["reports"],
     )
     def get(self, request):
-        return Response({"results": consumer_health(), "next": None})
+        return Response({"results": redact_failures(consumer_health(), request.user), "next": None})

@@ -1,5 +1,6 @@
 """Settings shared by every environment, read from environment variables (see README)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -10,13 +11,18 @@ from config.routers import READ_ALIAS
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless set: a deployment that forgets the variable never serves debug pages (``make run``
+# sets DEBUG=true for the quick start; ADR 0022).
+DEBUG = env_bool("DEBUG", False)
 
 _DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
 SECRET_KEY = env_str("SECRET_KEY")
 if SECRET_KEY is None:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY: must be set when DEBUG is off")
+        raise ImproperlyConfigured(
+            "SECRET_KEY: must be set when DEBUG is off (DEBUG is off unless set; for the quick start "
+            "use make run, which sets DEBUG=true)"
+        )
     SECRET_KEY = _DEV_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
@@ -29,10 +35,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "axes",
     "orders_write",
     "orders_read",
     "projections",
@@ -48,6 +55,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -106,6 +116,10 @@ STATIC_ROOT = VAR_DIR / "static"
 
 # The shop's one currency: every amount is an integer number of its minor units (cents).
 SHOP_CURRENCY = env_choice("SHOP_CURRENCY", "EUR", pattern=r"[A-Z]{3}", meaning="an ISO 4217 code such as EUR")
+
+# Idempotency records answer retries of one placement; after this many days they are purged
+# (hourly on the worker, or manage.py purge_idempotency_records) and the key may be reused.
+IDEMPOTENCY_RETENTION_DAYS = env_int("IDEMPOTENCY_RETENTION_DAYS", 7, minimum=1)
 
 # Called after each committed command so projections can catch up at once (dotted path).
 OUTBOX_NUDGE = env_str("OUTBOX_NUDGE", "projections.tasks.nudge")
@@ -189,7 +203,7 @@ COMMAND_THROTTLE_RATE = env_choice(
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate challenge turns "not logged in" into a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "api.authentication.TokenAuthentication",
+        "api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -238,3 +252,41 @@ LOGGING = {
 # Pages outside the admin (the dashboard) send anonymous visitors here. Not the admin's login:
 # it admits staff only, and report viewers are not staff.
 LOGIN_URL = "dashboard:login"
+
+# API tokens (ADR 0022): django-rest-knox's digests in ``api.ApiToken`` (api/models.py). Knox's own
+# table is never created (no migrations for it): the swapped-in model replaces it.
+KNOX_TOKEN_MODEL = "api.ApiToken"
+MIGRATION_MODULES = {"knox": None}
+# Days a token lives unless ``create_api_token --expires-days`` says otherwise.
+API_TOKEN_EXPIRY_DAYS = env_int("API_TOKEN_EXPIRY_DAYS", 90, minimum=1)
+
+# Login lockout (django-axes) on every password login (/admin/login/, /dashboard/login/): after
+# LOGIN_FAILURE_LIMIT failures for one username from one IP address, that pair is locked out for
+# LOGIN_COOLOFF_MINUTES; staff unlock earlier by deleting the attempt in the admin (Axes: Access
+# attempts). The client IP is REMOTE_ADDR: set a proxy's header in AXES_IPWARE_* only behind one.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+
+# Content-Security-Policy (django-csp) on every page but the admin's (Django's admin templates
+# carry inline scripts): the dashboard and the API docs load scripts, styles and images from this
+# site only, and no inline script runs.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}

@@ -1,23 +1,48 @@
-"""Production overrides: DEBUG off, HTTPS only, secrets required (passes check --deploy)."""
+"""Production overrides: DEBUG off, HTTPS only, a strong secret required (passes check --deploy).
+
+``config/wsgi.py`` and ``config/asgi.py`` load this module unless ``DJANGO_SETTINGS_MODULE`` says
+otherwise, so a bare ``gunicorn config.wsgi`` gets it (ADR 0022).
+"""
 
 import os
 
 os.environ.setdefault("DEBUG", "false")
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import env_bool, env_int
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DEBUG
+from config.settings.base import _DEV_SECRET_KEY, DEBUG, SECRET_KEY
 
 if DEBUG:
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured("DEBUG: must be off with config.settings.production")
 
+
+def weak_secret_key(key: str) -> bool:
+    """Say whether ``key`` is one Django's deploy check calls weak (security.W009), or the dev key."""
+    return key == _DEV_SECRET_KEY or key.startswith("django-insecure-") or len(key) < 50 or len(set(key)) < 5
+
+
+if weak_secret_key(SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY: too weak for production (needs 50+ characters, 5+ distinct, not a development key); "
+        "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Trust X-Forwarded-Proto only when told a proxy sets it (and strips it from clients): trusting it
+# by default would let any client claim HTTPS when the app is reached directly.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SECURE_PROXY_SSL_HEADER", False) else None
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = True
+# Both reach beyond this site (every subdomain; browsers' built-in lists, slow to leave): opt in.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Declining them is a choice made above, through the environment, so the deploy check's reminders
+# (W005, W021) are not warnings to act on; every other deploy warning still fails the check.
+SILENCED_SYSTEM_CHECKS = [
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"

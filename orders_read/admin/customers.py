@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from config.money import money
+from config.rights import sees_customer_contacts
 from orders_read.admin.base import ReadTableAdmin, parse_id
 from orders_read.models import CustomerStats
 
@@ -49,6 +50,15 @@ class CustomerStatsAdmin(ReadTableAdmin):
         "reports",
     )
     readonly_fields = ("lifetime_value_amount", "reports")
+
+    # The email is for those who deal with the customer, not for report readers (ADR 0022).
+    def get_list_display(self, request: HttpRequest) -> Any:
+        shown = super().get_list_display(request)
+        return shown if sees_customer_contacts(request.user) else [f for f in shown if f != "email"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)
+        return fields if sees_customer_contacts(request.user) else [f for f in fields if f != "email"]
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         if not search_term.strip():

@@ -1,4 +1,6 @@
-"""Who may read the dashboard: staff, and anyone holding the ``orders_read.view_reports`` right.
+"""Who may read the dashboard: whoever holds the ``orders_read.view_reports`` right (superusers do).
+
+Being staff is not enough (least privilege, ADR 0022): the right is granted, not implied.
 
 Anonymous visitors are sent to the login page with ``?next=``; a logged-in user without the
 right gets a 403 page that says which right is missing (and lets them log in as someone else).
@@ -15,11 +17,11 @@ from config.rights import VIEW_REPORTS
 
 
 def can_view_reports(user) -> bool:
-    return bool(user.is_active and (user.is_staff or user.has_perm(VIEW_REPORTS)))
+    return bool(user.is_active and user.has_perm(VIEW_REPORTS))
 
 
 def reports_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Let staff and report viewers through; send anonymous users to log in; refuse the rest."""
+    """Let report viewers through; send anonymous users to log in; refuse the rest (staff included)."""
 
     @wraps(view)
     def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:

@@ -71,3 +71,5 @@ class IdempotencyRecord(GuardedModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_unique_per_scope")]
+        # The hourly purge of old records reads this range (orders_write/services/idempotency.py).
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_at")]

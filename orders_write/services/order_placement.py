@@ -47,7 +47,7 @@ def order_place(
     lines, idempotency_key = _validate(customer_id, lines, idempotency_key)
     if idempotency_key is None:
         return _place(customer_id=customer_id, lines=lines, actor=actor, idempotency=None)
-    scope = outbox.actor_label(actor)
+    scope = idempotency_scope(actor)
     fingerprint = _fingerprint(customer_id, lines)
     if (replayed := _replay(scope, idempotency_key, fingerprint)) is not None:
         return replayed
@@ -59,6 +59,17 @@ def order_place(
         replayed = _replay(scope, idempotency_key, fingerprint)
         assert replayed is not None, "the winning placement committed its idempotency record"
         return replayed
+
+
+def idempotency_scope(actor: Any) -> str:
+    """Return whose keys a key is unique among: ``user:<pk>`` or ``system``.
+
+    The primary key only, never the username: a renamed user's retries must still find their
+    first result, and a new user given an old name must not find someone else's (ADR 0022).
+    """
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return "system"
+    return f"user:{actor.pk}"
 
 
 class _KeyTakenConcurrently(Exception):

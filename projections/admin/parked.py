@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from config.databases import read_alias
-from projections.admin.access import FixedOrderChangeList, ViewOnlyAdmin
+from projections.admin.access import FixedOrderChangeList, ViewOnlyAdmin, can_manage
 from projections.models import ParkedStream
 from projections.runtime import parking
 from projections.runtime.skipping import skip_parked
@@ -52,6 +52,17 @@ class ParkedStreamAdmin(ViewOnlyAdmin):
         "traceback_text",
     )
     readonly_fields = ("traceback_text",)
+    # An error and its traceback can quote the data that failed (names, emails): only those who
+    # may act on a parked stream read them (manage_projections; ADR 0022).
+    failure_details = frozenset({"error", "traceback_text", "short_error"})
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)
+        return fields if can_manage(request.user) else [f for f in fields if f not in self.failure_details]
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        shown = super().get_list_display(request)
+        return shown if can_manage(request.user) else [f for f in shown if f not in self.failure_details]
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type:
         return FixedOrderChangeList

@@ -17,6 +17,7 @@ from typing import Any
 from django.utils import timezone
 
 from config.databases import read_alias
+from config.rights import MANAGE_PROJECTIONS
 from projections.models import Checkpoint, ParkedStream
 from projections.runtime import receivers
 from projections.runtime.checkpoints import position_of
@@ -87,3 +88,11 @@ def _state(lag_events: int, parked: int, heartbeat_at: datetime | None, now: dat
     if heartbeat_at is not None and now - heartbeat_at <= HEARTBEAT_FRESH_FOR:
         return "catching_up"
     return "stuck"
+
+
+def redact_failures(report: list[dict[str, Any]], user: Any) -> list[dict[str, Any]]:
+    """Blank ``last_error`` unless ``user`` holds ``manage_projections``: an error can quote the data
+    that failed, so only those who may retry or skip a parked stream read it (ADR 0022)."""
+    if user.has_perm(MANAGE_PROJECTIONS):
+        return report
+    return [{**row, "last_error": None} for row in report]

@@ -21,6 +21,7 @@ from projections.models import ParkedStream
 from projections.runtime.loop import drain
 from projections.runtime.registry import projections
 from projections.runtime.status import consumer_health
+from tests.api.conftest import client_for, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -102,14 +103,32 @@ def parked(customer, sku, poison) -> ParkedStream:
     return ParkedStream.objects.get(aggregate_type="order", aggregate_id=order_id)
 
 
-def test_parked_streams_show_their_error_and_traceback(parked):
-    viewer = login(VIEW_REPORTS)
+def test_parked_streams_show_their_error_and_traceback_to_managers(parked):
+    manager = login(VIEW_REPORTS, MANAGE_PROJECTIONS)
 
-    listing = viewer.get(PARKED)
+    listing = manager.get(PARKED)
     assert listing.status_code == 200 and b"poisoned order" in listing.content
-    page = viewer.get(f"{PARKED}{parked.pk}/change/").content.decode()
+    page = manager.get(f"{PARKED}{parked.pk}/change/").content.decode()
     assert 'id="parked-traceback"' in page and "Traceback (most recent call last)" in page
     assert 'name="_save"' not in page
+
+
+def test_report_viewers_see_a_parked_stream_but_never_its_error_or_traceback(parked):
+    viewer, manager = login(VIEW_REPORTS), login(VIEW_REPORTS, MANAGE_PROJECTIONS)
+    pages = [PARKED, f"{PARKED}{parked.pk}/change/", "/admin/projections/projectionhealth/", "/dashboard/"]
+    for path in pages:
+        assert b"poisoned order" in manager.get(path).content, path  # the control: the error is there
+        shown = viewer.get(path)
+        assert shown.status_code == 200, path
+        assert b"poisoned order" not in shown.content and b"Traceback" not in shown.content, path
+    assert f"order {parked.aggregate_id}".encode() in viewer.get(PARKED).content  # the stream itself is listed
+
+    def api_errors(*rights: str) -> list:
+        rows = client_for(make_user(*rights)).get("/api/projections/").json()["results"]
+        return [row["last_error"] for row in rows if row["name"] == "order_views"]
+
+    assert "poisoned order" in api_errors(MANAGE_PROJECTIONS, VIEW_REPORTS)[0]
+    assert api_errors(VIEW_REPORTS) == [None]
 
 
 def test_retry_now_releases_the_stream_and_the_next_drain_applies_it(parked, poison):

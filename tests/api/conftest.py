@@ -10,9 +10,9 @@ import itertools
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from api.tokens import api_token_issue
 from config.rights import MANAGE_CATALOG, MANAGE_ORDERS, VIEW_REPORTS
 from tests.api.draining import drain_settled
 from tests.read_tables import empty_read_tables
@@ -34,7 +34,7 @@ def make_user(*rights: str, superuser: bool = False):
 def client_for(user) -> APIClient:
     client = APIClient()
     if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=user)[1]}")
     return client
 
 

@@ -4,8 +4,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
 from rest_framework.test import APIClient
+
+from api.models import ApiToken
 
 
 def outbox_count() -> int:
@@ -44,7 +46,7 @@ def assert_field_errors(response, fields: set[str]) -> None:
 
 def user_of(client: APIClient):
     key = client._credentials["HTTP_AUTHORIZATION"].removeprefix("Token ")
-    return Token.objects.select_related("user").get(key=key).user
+    return ApiToken.objects.select_related("user").get(digest=hash_token(key)).user
 
 
 def actor(user) -> str:

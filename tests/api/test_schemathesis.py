@@ -21,7 +21,6 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import NotAServerErrorConfig
 from schemathesis.specs.openapi.checks import (
@@ -31,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.base import CommandRateThrottle
+from api.tokens import api_token_issue
 from orders_write.services import LineInput, customer_register, order_place, product_add
 from tests.api.conftest import make_user
 from tests.api.test_schema import documented_operations, generated_schema
@@ -93,7 +93,7 @@ def seed(db, keep_connection, settings, monkeypatch) -> Seed:
     for n, sku in enumerate(skus):
         product_add(sku=sku, name=f"Seed product {n}", price=100 * (n + 1))
     order = order_place(customer_id=customer_id, lines=[LineInput(sku=skus[0], quantity=2)])
-    return Seed(Token.objects.create(user=user).key, customer_id, skus, order.order_id)
+    return Seed(api_token_issue(user=user)[1], customer_id, skus, order.order_id)
 
 
 def _aim_at_seed(case, seed: Seed) -> None:

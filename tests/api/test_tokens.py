@@ -1,56 +1,190 @@
-"""Issuing API tokens: DRF's ``drf_create_token`` command and its admin screen, as the README says."""
+"""API tokens (ADR 0022): shown once, stored as a digest, expiring, revocable, one SELECT to check."""
 
 import re
+from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from api.models import ApiToken
+from api.tokens import ADOPTED_NAME, adopt_legacy_tokens, api_token_issue
 from config.rights import VIEW_REPORTS
 from tests.api.conftest import make_user
 
 pytestmark = pytest.mark.django_db
+TEXT_TYPES = ("text", "character varying", "character", "json", "jsonb")
 
 
-def _token_from(output: str) -> str:
-    return re.search(r"Generated token ([0-9a-f]{40})", output).group(1)
-
-
-def test_drf_create_token_issues_a_token_that_authenticates_as_the_user():
-    user = make_user(VIEW_REPORTS)
-    out = StringIO()
-    call_command("drf_create_token", user.get_username(), stdout=out)
-
+def get_with(token: str, path: str = "/api/projections/"):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {_token_from(out.getvalue())}")
-    response = client.get("/api/projections/")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client.get(path)
 
+
+def create_api_token(*args: str) -> str:
+    out = StringIO()
+    call_command("create_api_token", *args, stdout=out)
+    return out.getvalue()
+
+
+def tables_holding(text: str) -> list[str]:
+    """Every ``table.column`` of a text-like type, in every table of the database, containing ``text``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND data_type = ANY(%s)",
+            [list(TEXT_TYPES)],
+        )
+        columns = cursor.fetchall()
+        assert len(columns) > 50, "the scan must see the whole schema"
+        found = []
+        for table, column in columns:
+            cursor.execute(
+                f"SELECT 1 FROM {connection.ops.quote_name(table)} "
+                f"WHERE strpos({connection.ops.quote_name(column)}::text, %s) > 0 LIMIT 1",
+                [text],
+            )
+            if cursor.fetchone():
+                found.append(f"{table}.{column}")
+    return found
+
+
+def test_create_api_token_prints_only_a_token_that_authenticates_with_its_name_and_expiry():
+    user = make_user(VIEW_REPORTS)
+    output = create_api_token(user.get_username(), "--name", "nightly export", "--expires-days", "7")
+
+    assert re.fullmatch(r"[0-9a-f]{64}\n", output)
+    token = output.strip()
+    response = get_with(token)
     assert response.status_code == 200
     assert [row["name"] for row in response.json()["results"]] == ["order_views", "sales"]
+    row = ApiToken.objects.get(user=user)
+    assert row.name == "nightly export"
+    assert timedelta(days=6, hours=23) < row.expiry - timezone.now() <= timedelta(days=7)
+    assert row.last_used_at is not None
 
 
-def test_a_regenerated_token_replaces_the_old_one():
+def test_create_api_token_defaults_to_the_configured_expiry_and_refuses_bad_input(settings):
     user = make_user(VIEW_REPORTS)
-    first, second = StringIO(), StringIO()
-    call_command("drf_create_token", user.get_username(), stdout=first)
-    call_command("drf_create_token", user.get_username(), "--reset", stdout=second)
-
-    old = APIClient()
-    old.credentials(HTTP_AUTHORIZATION=f"Token {_token_from(first.getvalue())}")
-    new = APIClient()
-    new.credentials(HTTP_AUTHORIZATION=f"Token {_token_from(second.getvalue())}")
-
-    assert old.get("/api/projections/").json()["error"]["code"] == "authentication_failed"
-    assert new.get("/api/projections/").status_code == 200
+    settings.API_TOKEN_EXPIRY_DAYS = 30
+    create_api_token(user.get_username())
+    assert timedelta(days=29) < ApiToken.objects.get(user=user).expiry - timezone.now() <= timedelta(days=30)
+    with pytest.raises(CommandError, match="no user 'nobody'"):
+        create_api_token("nobody")
+    with pytest.raises(CommandError):
+        create_api_token(user.get_username(), "--expires-days", "0")
 
 
-def test_staff_can_issue_tokens_in_the_admin(admin_client):
+def test_no_token_is_stored_in_plain_text_anywhere(admin_client):
     user = make_user(VIEW_REPORTS)
+    from_command = create_api_token(user.get_username(), "--name", "cli").strip()
+    page = admin_client.post("/admin/api/apitoken/add/", {"user": user.pk, "name": "admin", "expires_days": 5})
+    from_admin = re.search(r'<code id="issued-token">([0-9a-f]{64})</code>', page.content.decode()).group(1)
+    for token in (from_command, from_admin):
+        assert get_with(token).status_code == 200  # used: the last-used time is written too
 
-    page = admin_client.get("/admin/authtoken/tokenproxy/add/")
-    response = admin_client.post("/admin/authtoken/tokenproxy/add/", {"user": user.pk})
+    assert "auth_user.username" in tables_holding(user.get_username())  # the scan finds what is there
+    for token in (from_command, from_admin):
+        assert tables_holding(token) == []
+        assert tables_holding(token[15:]) == []  # not even the part after the stored prefix
 
-    assert page.status_code == 200
+
+def test_an_expired_token_is_401(clerk_client):
+    token_row, token = api_token_issue(user=make_user(VIEW_REPORTS), expires_in=timedelta(days=1))
+    assert get_with(token).status_code == 200
+    ApiToken.objects.filter(pk=token_row.pk).update(expiry=timezone.now() - timedelta(seconds=1))
+
+    response = get_with(token)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+    assert response.json()["error"]["message"] == "Token expired."
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_a_token_revoked_in_the_admin_is_401_and_the_users_other_tokens_keep_working(admin_client):
+    user = make_user(VIEW_REPORTS)
+    revoked_row, revoked = api_token_issue(user=user, name="leaked")
+    _kept_row, kept = api_token_issue(user=user, name="kept")
+    assert get_with(revoked).status_code == 200
+
+    response = admin_client.post(f"/admin/api/apitoken/{revoked_row.pk}/delete/", {"post": "yes"})
+
     assert response.status_code == 302
-    assert user.auth_token.key
+    assert get_with(revoked).status_code == 401
+    assert get_with(revoked).json()["error"]["code"] == "authentication_failed"
+    assert get_with(kept).status_code == 200
+
+
+def test_the_admin_shows_a_token_once_and_never_lists_a_usable_key(admin_client):
+    user = make_user(VIEW_REPORTS)
+    assert admin_client.get("/admin/api/apitoken/add/").status_code == 200
+
+    page = admin_client.post("/admin/api/apitoken/add/", {"user": user.pk, "name": "shop", "expires_days": 3})
+
+    assert page.status_code == 200 and "no-store" in page["Cache-Control"]
+    token = re.search(r'<code id="issued-token">([0-9a-f]{64})</code>', page.content.decode()).group(1)
+    assert get_with(token).status_code == 200
+    row = ApiToken.objects.get(user=user)
+    assert row.name == "shop" and timedelta(days=2, hours=23) < row.expiry - timezone.now() <= timedelta(days=3)
+    listing = admin_client.get("/admin/api/apitoken/").content.decode()
+    change = admin_client.get(f"/admin/api/apitoken/{row.pk}/change/").content.decode()
+    assert token[:8] in listing  # enough to tell tokens apart...
+    for shown in (listing, change):
+        assert token not in shown and token[:16] not in shown  # ...never the key
+    assert get_with(row.digest).status_code == 401  # the digest (the row's id in admin URLs) is no key
+
+
+def test_the_token_check_is_one_select_joined_with_the_user_and_last_used_is_written_once_a_minute():
+    token_row, token = api_token_issue(user=make_user(VIEW_REPORTS))
+
+    with CaptureQueriesContext(connection) as first:
+        assert get_with(token).status_code == 200
+    with CaptureQueriesContext(connection) as second:
+        assert get_with(token).status_code == 200
+
+    def token_statements(captured):
+        return [query["sql"] for query in captured.captured_queries if "api_token" in query["sql"]]
+
+    assert [sql.split()[0] for sql in token_statements(first)] == ["SELECT", "UPDATE"]
+    (lookup,) = token_statements(second)
+    assert lookup.startswith("SELECT") and " JOIN auth_user " in lookup
+    ApiToken.objects.filter(pk=token_row.pk).update(last_used_at=timezone.now() - timedelta(minutes=2))
+    with CaptureQueriesContext(connection) as later:
+        assert get_with(token).status_code == 200
+    assert [sql.split()[0] for sql in token_statements(later)] == ["SELECT", "UPDATE"]
+
+
+@pytest.mark.parametrize("header", ["Token " + "f" * 64, "Token " + "é" * 10, "Token " + "a" * 500])
+def test_unknown_or_malformed_tokens_are_401(header):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header)
+    response = client.get("/api/projections/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_plain_text_drf_authtoken_keys_are_adopted_as_digests_and_erased():
+    user = make_user(VIEW_REPORTS)
+    legacy_key = "0123456789abcdef0123456789abcdef01234567"  # DRF authtoken's shape: 40 hex
+    with connection.cursor() as cursor:  # the table as DRF's authtoken app left it (rolled back after)
+        cursor.execute(
+            "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, created timestamptz NOT NULL, "
+            "user_id integer NOT NULL UNIQUE)"
+        )
+        cursor.execute(
+            "INSERT INTO authtoken_token VALUES (%s, now() - interval '400 days', %s)", [legacy_key, user.pk]
+        )
+
+    assert adopt_legacy_tokens(connection) == 1
+
+    assert get_with(legacy_key).status_code == 200
+    adopted = ApiToken.objects.get(user=user)
+    assert adopted.name == ADOPTED_NAME and adopted.expiry is None
+    assert timezone.now() - adopted.created > timedelta(days=399)
+    assert tables_holding(legacy_key) == []

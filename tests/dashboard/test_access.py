@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from config.rights import MANAGE_ORDERS, VIEW_REPORTS
+from orders_read.dashboard.export import TABLES
 from tests.dashboard.conftest import PASSWORD, logged_in, make_user
 
 pytestmark = pytest.mark.usefixtures("read_tables")
@@ -33,9 +34,17 @@ def test_a_report_viewer_cannot_open_the_admin(viewer_client):
     assert response["Location"].startswith("/admin/login/")
 
 
+@pytest.mark.parametrize("path", ["/dashboard/", *(f"/dashboard/export/{table}.csv" for table in TABLES)])
+def test_staff_without_the_reports_right_are_refused_the_dashboard_and_every_csv(staff_client, path):
+    response = staff_client.get(path)
+
+    assert response.status_code == 403
+    assert VIEW_REPORTS in response.content.decode()
+
+
 @pytest.mark.parametrize("path", PAGES)
-def test_staff_see_the_dashboard_without_the_reports_right(staff_client, path):
-    assert staff_client.get(path).status_code == 200
+def test_staff_holding_the_reports_right_see_the_dashboard(path):
+    assert logged_in(make_user(VIEW_REPORTS, staff=True)).get(path).status_code == 200
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -92,6 +101,7 @@ def test_the_dashboard_answers_only_get_and_head(viewer_client):
     assert viewer_client.post("/dashboard/export/daily-sales.csv").status_code == 405
 
 
-def test_the_admin_link_is_shown_to_staff_only(viewer_client, staff_client):
+def test_the_admin_link_is_shown_to_staff_only(viewer_client):
     assert 'href="/admin/"' not in viewer_client.get("/dashboard/").content.decode()
-    assert 'href="/admin/"' in staff_client.get("/dashboard/").content.decode()
+    staff_viewer = logged_in(make_user(VIEW_REPORTS, staff=True))
+    assert 'href="/admin/"' in staff_viewer.get("/dashboard/").content.decode()

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from config.rights import VIEW_REPORTS
 from orders_read.dashboard.range import today_utc
 from orders_write.clock import frozen_at
 from orders_write.services import LineInput, order_cancel, order_confirm, order_place
@@ -54,7 +55,7 @@ def shop(drain_to_head, make_customer, make_product):
 
 @pytest.fixture
 def client(projected):
-    return logged_in(make_user(staff=True))
+    return logged_in(make_user(VIEW_REPORTS, staff=True))
 
 
 def _last_7_days() -> str:

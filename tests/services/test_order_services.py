@@ -672,7 +672,7 @@ def test_the_same_key_and_request_returns_the_same_result_and_places_one_order(a
     assert OutboxEvent.objects.filter(event_type="OrderPlaced").count() == 1
     record = IdempotencyRecord.objects.get()
     assert (record.scope, record.key, record.order_id, record.version, record.position) == (
-        f"user:{alice.pk}:alice",
+        f"user:{alice.pk}",
         "key-1",
         first.order_id,
         1,
