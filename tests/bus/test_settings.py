@@ -2,7 +2,13 @@
 
 import pytest
 
-from tests.test_settings import manage
+from tests.test_settings import manage as manage_with
+
+
+def manage(*args: str, **env: str):
+    """Run a management command as in development (DEBUG on), so only the bus's settings are at stake."""
+    return manage_with(*args, DEBUG="true", **env)
+
 
 PRINT_CONSUMERS = "from django.conf import settings; print(settings.CONSUMERS)"
 
