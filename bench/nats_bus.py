@@ -92,6 +92,7 @@ def throughput(args: argparse.Namespace) -> int:
         env = stack.stack_env(url, NATS_BENCH_LIMIT=str(args.limit), **server.env())
         stack.manage(env, "nats_setup")
         relay = _child(env, "relay")
+        print(f"relay: {relay}", file=sys.stderr, flush=True)
         stored = _child(env, "count")
         raw = _child(env, "raw")
     finally:
@@ -187,34 +188,36 @@ def _child_raw() -> dict:
     current = bus()
     event_types = NatsRelay.event_types()
 
-    async def publish() -> tuple[float, int]:
-        client = await connect(current.url)
-        js = client.jetstream(publish_async_max_pending=MAX_ACKS_IN_FLIGHT)
-        await js.delete_stream(current.stream)
-        await ensure_stream(js, current)
+    loop = asyncio.new_event_loop()  # driven from this thread: the log is read by Django, synchronously
+    client = loop.run_until_complete(connect(current.url))
+    js = client.jetstream(publish_async_max_pending=MAX_ACKS_IN_FLIGHT)
+    loop.run_until_complete(js.delete_stream(current.stream))
+    loop.run_until_complete(ensure_stream(js, current))
+
+    async def publish(messages: list) -> None:
+        acks = [
+            await js.publish_async(m.subject, m.body, headers={**m.headers}, stream=current.stream) for m in messages
+        ]
+        await asyncio.gather(*acks)
+
+    def publish_all() -> tuple[float, int]:
         seconds, events = 0.0, 0
-        try:
-            for batch in batches(after=START, event_types=event_types, limit=BATCH_SIZE):
-                if _limit() and events >= _limit():
-                    break
-                messages = [message_of(stored, current) for stored in batch.events]  # not timed
-                started = time.perf_counter()
-                acks = [
-                    await js.publish_async(m.subject, m.body, headers={**m.headers}, stream=current.stream)
-                    for m in messages
-                ]
-                await asyncio.gather(*acks)
-                seconds += time.perf_counter() - started
-                events += len(messages)
-            stored = (await js.stream_info(current.stream)).state.messages
-        finally:
-            await client.close()
+        for batch in batches(after=START, event_types=event_types, limit=BATCH_SIZE):
+            if _limit() and events >= _limit():
+                break
+            messages = [message_of(stored, current) for stored in batch.events]  # not timed
+            started = time.perf_counter()
+            loop.run_until_complete(publish(messages))
+            seconds += time.perf_counter() - started
+            events += len(messages)
+        stored = loop.run_until_complete(js.stream_info(current.stream)).state.messages
+        loop.run_until_complete(client.close())
         if stored != events:
             raise RuntimeError(f"raw: {events} published, {stored} in the stream")
         return seconds, events
 
     cpu = _usage(0)["cpu"]
-    seconds, events = asyncio.run(publish())
+    seconds, events = publish_all()
     return {"events": events, "seconds": seconds, **_usage(cpu)}
 
 

@@ -59,7 +59,7 @@ def drain_task() -> dict[str, int]:
         logger.info("drained %s", applied)
     # A relay whose receiver is down waits out its backoff instead (ADR 0019); the sweep and the next
     # command's nudge bring it back.
-    behind = [row for row in consumer_health() if row["lag_events"] and row["state"] != "receiver_unavailable"]
+    behind = [row for row in consumer_health() if row["lag_events"] and row.get("state") != "receiver_unavailable"]
     if not Conf.SYNC and behind:
         time.sleep(FOLLOW_UP_PAUSE_SECONDS)  # in sync mode the follow-up would recurse in the caller
         nudge()

@@ -182,12 +182,13 @@ def test_a_bare_gunicorn_with_a_secret_key_serves_production_pages_never_debug_o
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page/", timeout=5)
+                # The socket is bound before the worker has loaded Django: a slow first answer is normal.
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page/", timeout=30)
                 raise AssertionError("a page that does not exist answered 200")
             except urllib.error.HTTPError as error:
                 status, body, headers = error.code, error.read().decode(), error.headers
                 break
-            except (ConnectionError, urllib.error.URLError):
+            except (ConnectionError, TimeoutError, urllib.error.URLError):
                 assert server.poll() is None, server.communicate()[1]
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.2)
