@@ -210,6 +210,8 @@ READ_YOUR_WRITES_MAX_WAITS_PER_USER = env_int("READ_YOUR_WRITES_MAX_WAITS_PER_US
 # sweep refreshes them), and the read side as current while lag stays under the threshold.
 HEALTH_HEARTBEAT_MAX_AGE = env_int("HEALTH_HEARTBEAT_MAX_AGE", 150, minimum=1)
 HEALTH_MAX_LAG_SECONDS = env_int("HEALTH_MAX_LAG_SECONDS", 60, minimum=1)
+# /health/ready runs its checks at most this often per process (ADR 0023); 0 runs them every time.
+HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 3, minimum=0)
 
 LOGGING = {
     "version": 1,

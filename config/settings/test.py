@@ -7,3 +7,6 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgr
 from config.settings.base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Health checks see every change at once (the cache has a test of its own, tests/api/test_health.py).
+HEALTH_CACHE_SECONDS = 0

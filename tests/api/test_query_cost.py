@@ -46,7 +46,7 @@ POSITION_CHECKS = (
     re.compile(r"^SELECT COALESCE\(MAX\(position\), 0\) FROM outbox_event$"),
 )
 LAG_CHECK = re.compile(
-    r"^SELECT COUNT\(\*\), MIN\(occurred_at\) FROM \(\s+SELECT occurred_at FROM outbox_event"
+    r"^SELECT COUNT\(\*\), MIN\(occurred_at\) FROM \(\s+\(SELECT occurred_at FROM outbox_event"
     r"\s+WHERE \(txid, position\) >"
 )
 HISTORY_READ = re.compile(r"FROM outbox_event\s+WHERE aggregate_type = .* AND aggregate_id = ")
