@@ -130,7 +130,7 @@ class CustomerOrdersParams(ReadParams):
 class CustomerOrdersApi(ReadOrdersApi):
     params_class = CustomerOrdersParams
 
-    @_documented("A customer's most recent orders, newest first", OrderPage, CustomerOrdersParams)
+    @_documented("A customer's most recent orders, newest first", OrderPage, CustomerOrdersParams, 404)
     def get(self, request, customer_id: int):
         if customer_id > MAX_BIGINT:
             return Response({"results": [], "next": None})
