@@ -12,20 +12,24 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.cache import caches
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from api.errors import PreconditionFailed, ProjectionLagging
+from api.inputs import StrictInput
+from api.waits import wait_slot
 from config.limits import MAX_BIGINT, MAX_VERSION
 from orders_write.errors import VersionConflict
 from orders_write.outbox import correlated
 from orders_write.services import CommandResult
 from projections.runtime.registry import owners_of
 from projections.runtime.watermark import wait_for_position, watermark
+from projections.store import event_store
 
-_ETAG = re.compile(r'\s*"([1-9][0-9]{0,9})"\s*')
+_ETAG = re.compile(r'\s*"([1-9][0-9]{0,8})"\s*')  # as api.schema.IF_MATCH_PATTERN
 
 
 class CommandRateThrottle(UserRateThrottle):
@@ -34,7 +38,7 @@ class CommandRateThrottle(UserRateThrottle):
     scope = "commands"
 
 
-class VersionedInput(serializers.Serializer):
+class VersionedInput(StrictInput):
     expected_version = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -79,7 +83,7 @@ def if_match_version(request) -> int | None:
     if header is None or header.strip() == "*":
         return None
     match = _ETAG.fullmatch(header)
-    if match is None or int(match.group(1)) > MAX_VERSION:
+    if match is None:
         raise serializers.ValidationError({"If-Match": ['must be a version in quotes, such as "3"']})
     return int(match.group(1))
 
@@ -91,7 +95,7 @@ def _correlation_id(request) -> uuid.UUID:
         return uuid.uuid4()
 
 
-class ReadParams(serializers.Serializer):
+class ReadParams(StrictInput):
     """Query parameters every read accepts."""
 
     min_position = serializers.IntegerField(
@@ -99,8 +103,20 @@ class ReadParams(serializers.Serializer):
         min_value=0,
         max_value=MAX_BIGINT,
         help_text="Read-your-writes: wait (about 2 s at most) until the read side has applied this outbox "
-        "position (a command's `position`); 503 `projection_lagging` if it has not.",
+        "position (a command's `position`); 503 `projection_lagging` if it has not. Above the outbox's newest "
+        "position: 400 at once.",
     )
+
+
+class QueryRateThrottle(UserRateThrottle):
+    """``QUERY_THROTTLE_RATE`` per user across every query endpoint (ADR 0023).
+
+    Its counts live in the ``throttle`` cache (Redis when ``REDIS_URL`` is set, else each
+    process's memory), never in the database: a read must not cost a write.
+    """
+
+    scope = "queries"
+    cache = caches["throttle"]
 
 
 class QueryApi(APIView):
@@ -110,6 +126,7 @@ class QueryApi(APIView):
     that own those tables, whichever they are (``settings.CONSUMERS``).
     """
 
+    throttle_classes = [QueryRateThrottle]
     reads: ClassVar[tuple[type, ...]] = ()
     params_class: ClassVar[type[serializers.Serializer]] = ReadParams
 
@@ -123,12 +140,19 @@ class QueryApi(APIView):
         self.params = params.validated_data
         min_position = self.params.get("min_position")
         self.projections = self.projections_behind()
-        if min_position is None:
-            self.position = watermark(self.projections)
+        self.position = watermark(self.projections)
+        if min_position is None or self.position >= min_position:
             return
-        reached, self.position = wait_for_position(
-            self.projections, min_position, timeout=settings.READ_YOUR_WRITES_TIMEOUT
-        )
+        # No client can hold a position the outbox has not reached: refuse it at once, never wait (ADR 0023).
+        head = event_store().head() if self.projections else self.position
+        if min_position > head:
+            raise serializers.ValidationError(
+                {"min_position": [f"is above the newest outbox position ({head}); pass a command's `position`"]}
+            )
+        with wait_slot(request.user.pk):
+            reached, self.position = wait_for_position(
+                self.projections, min_position, timeout=settings.READ_YOUR_WRITES_TIMEOUT
+            )
         if not reached:
             raise ProjectionLagging(min_position=min_position, watermark=self.position, retry_after=1)
 

@@ -7,15 +7,21 @@ add new ones, never rename them. ``details`` maps a field to a list of messages 
 errors, and carries the facts of the failure (for example ``current_version``) otherwise.
 """
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from orders_write.errors import DomainError
+
+logger = logging.getLogger(__name__)
 
 # DRF's codes for its own exceptions, by the code this API promises instead where they differ.
 _DRF_CODES = {"parse_error": "validation_error", "invalid": "validation_error", "error": "server_error"}
@@ -44,6 +50,33 @@ class ProjectionLagging(exceptions.APIException):
         self.wait = retry_after  # DRF turns ``wait`` into a Retry-After header
 
 
+class PayloadTooLarge(exceptions.APIException):
+    """The body is larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE``; Django alone would answer an HTML page."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+    def __init__(self) -> None:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        super().__init__(f"the request body is larger than the {limit} bytes this API reads")
+        self.details = {"max_bytes": limit}
+
+
+class ServiceUnavailable(exceptions.APIException):
+    """The database could not be reached or dropped the connection (a restart, a failover).
+
+    Nothing is half-written: the transaction, if any, rolled back with the connection, and a
+    command retried with its ``Idempotency-Key`` (or ``expected_version``) is safe (ADR 0023).
+    """
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "service_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("the database is unreachable for a moment; retry after Retry-After seconds")
+        self.wait = 1  # DRF turns ``wait`` into a Retry-After header
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render any expected failure in the API's error shape; leave real bugs to the 500 handler."""
     if isinstance(exc, DomainError):
@@ -52,6 +85,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    elif isinstance(exc, OperationalError | InterfaceError):
+        # Connection-level failures only reach here as these (psycopg's own, wrapped by Django);
+        # a bug in SQL is a ProgrammingError or DataError and stays a 500.
+        logger.warning("database unavailable, answering 503: %s", exc)
+        exc = ServiceUnavailable()
     response = drf_exception_handler(exc, context)  # sets WWW-Authenticate, Retry-After, rollback
     if response is None:
         return None

@@ -6,8 +6,15 @@ worker's heartbeat (every drain, and the minute sweep, refreshes the checkpoints
 no projection lags more than ``HEALTH_MAX_LAG_SECONDS``, and no consumer is still catching up on
 a restore (``restored``) or cut off from events it cannot reach (``unreachable_events``);
 otherwise 503 with the failing checks.
+
+Load balancers poll ``/health/ready`` often and without credentials, so it is cheap and says
+little (ADR 0023): the checks run at most once per ``HEALTH_CACHE_SECONDS`` per process (lag
+counted up to a bound), and an anonymous caller gets only ``{"status"}`` and the status code;
+the checks themselves need a login (a session or an API token).
 """
 
+import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,6 +23,9 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.settings import api_settings
 
 from projections.runtime.status import RESTORE_STATES, consumer_health
 
@@ -26,14 +36,50 @@ def live(request) -> JsonResponse:
     return JsonResponse({"status": "live"})
 
 
+_cache_lock = threading.Lock()
+_cached: tuple[float, bool, dict] | None = None  # (monotonic time, ok, checks)
+
+
 @never_cache
 @require_GET
 def ready(request) -> JsonResponse:
-    checks = {alias: _database(alias) for alias in settings.DATABASES}
-    if all(check["ok"] for check in checks.values()):
-        checks.update(_projections())
-    ok = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status=200 if ok else 503)
+    ok, checks = _checks()
+    body = {"status": "ready" if ok else "not_ready"}
+    if _signed_in(request):
+        body["checks"] = checks
+    return JsonResponse(body, status=200 if ok else 503)
+
+
+def _checks() -> tuple[bool, dict]:
+    """Run the checks, or return the last result while it is younger than ``HEALTH_CACHE_SECONDS``."""
+    global _cached
+    with _cache_lock:  # one caller runs the checks; the others wait for its answer, not run their own
+        now = time.monotonic()
+        if _cached is not None and now - _cached[0] < settings.HEALTH_CACHE_SECONDS:
+            return _cached[1], _cached[2]
+        checks = {alias: _database(alias) for alias in settings.DATABASES}
+        if all(check["ok"] for check in checks.values()):
+            checks.update(_projections())
+        ok = all(check["ok"] for check in checks.values())
+        _cached = (now, ok, checks)
+        return ok, checks
+
+
+def _signed_in(request) -> bool:
+    """Whether the caller has a session login or presents a valid API token."""
+    if getattr(request, "user", None) is not None and request.user.is_authenticated:
+        return True
+    if "HTTP_AUTHORIZATION" not in request.META:
+        return False
+    for authentication in api_settings.DEFAULT_AUTHENTICATION_CLASSES:
+        if issubclass(authentication, SessionAuthentication):
+            continue
+        try:
+            if authentication().authenticate(request) is not None:
+                return True
+        except (AuthenticationFailed, DatabaseError):
+            return False
+    return False
 
 
 def _database(alias: str) -> dict:

@@ -11,6 +11,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+# ``"<version>"`` (1 to 9 digits: any version an order reaches) or ``*``; api.base parses the same form.
+IF_MATCH_PATTERN = r'^\s*("[1-9][0-9]{0,8}"|\*)\s*$'
 ERROR_CODES = {
     400: ("validation_error",),
     401: ("not_authenticated", "authentication_failed"),
@@ -20,10 +22,11 @@ ERROR_CODES = {
     406: ("not_acceptable",),
     409: ("version_conflict", "invalid_transition", "idempotency_key_reused"),
     412: ("precondition_failed",),
+    413: ("payload_too_large",),
     415: ("unsupported_media_type",),
     422: ("invariant_violated",),
     429: ("throttled",),
-    503: ("projection_lagging",),
+    503: ("projection_lagging", "service_unavailable"),
 }
 _MEANING = {
     400: "Malformed input; `details` maps each bad field to its messages. Nothing was written.",
@@ -33,9 +36,12 @@ _MEANING = {
     409: "A conflict: a stale `expected_version` (see `details.current_version`), a transition the "
     "order's status forbids, or an `Idempotency-Key` reused for a different request.",
     412: "`If-Match` names a version other than the current one (see `details.current_version`).",
+    413: "The body is larger than the API reads (`details.max_bytes`). Nothing was written.",
     422: "Well-formed, but the change would break a business rule.",
-    429: "Too many commands; retry after `Retry-After` seconds.",
-    503: "The read side had not applied `min_position` within the wait; retry after `Retry-After` seconds.",
+    429: "Too many requests (commands or queries per user, or read-your-writes waits at once); retry after "
+    "`Retry-After` seconds.",
+    503: "The read side had not applied `min_position` within the wait (`projection_lagging`), or the database "
+    "is unreachable for a moment (`service_unavailable`); retry after `Retry-After` seconds.",
 }
 
 
@@ -53,7 +59,7 @@ class ErrorResponse(serializers.Serializer):
 
 def errors(*statuses: int) -> dict[int, OpenApiResponse]:
     """Return the documented error responses for ``statuses`` (401 and 403 are always possible)."""
-    documented = sorted({401, 403, 429, *statuses})
+    documented = sorted({401, 403, 429, 503, *statuses})  # 503: the database may be unreachable for any
     return {
         code: OpenApiResponse(
             ErrorResponse,
@@ -92,7 +98,7 @@ ETAG = OpenApiParameter(
 )
 IF_MATCH = OpenApiParameter(
     "If-Match",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": IF_MATCH_PATTERN},
     OpenApiParameter.HEADER,
     description='`"<version>"`: change only if the resource is at that version, else 412. '
     "An alternative to `expected_version`.",

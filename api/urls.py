@@ -46,5 +46,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", docs_csp(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
     path("redoc/", docs_csp(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
-    re_path(r"^.*$", csrf_exempt(json_not_found)),  # JSON 404 for every method, not a CSRF page
+    # JSON 404 for every method (not a CSRF page) and every path, a newline in it included.
+    re_path(r"^[\s\S]*$", csrf_exempt(json_not_found)),
 ]

@@ -23,11 +23,15 @@ What it does, holding the machine-wide bench lock:
    round trip. PostgreSQL's default ``shared_buffers`` (128 MB) holds less than order_summary
    and its indexes (about 340 MB here); the run prints the setting (docs/benchmarks.md used 1 GB);
 3. **over HTTP**: ``GET /api/customers/{id}/orders/?limit=20`` with a token against gunicorn
-   (DEBUG off), the same customers, sequential requests on one keep-alive connection;
-4. prints p50 / p99 / max for each and the join / read ratio. Targets: read p99 ≤ 1 ms in the
-   database, and the read ≥ 10x faster than the join for the heavy customer (p50 and p99). Exit
-   1 when one is missed, unless ``--ignore-targets`` (a tiny smoke run: the figures are printed,
-   the answers still checked).
+   (DEBUG off), the same customers, sequential requests on one keep-alive connection; and,
+   interleaved with it on a second connection to the same gunicorn, the *baseline*: a plain
+   Django view running the same selector and returning ``JsonResponse``, no authentication
+   (``bench/baseline_urls.py``, served only under ``bench.baseline_settings``);
+4. prints p50 / p99 / max for each, the join / read ratio and the API / baseline ratio. Targets:
+   read p99 ≤ 1 ms in the database, the read ≥ 10x faster than the join for the heavy customer
+   (p50 and p99), and the API's p50 ≤ 2x the baseline's (ADR 0023). Exit 1 when one is missed,
+   unless ``--ignore-targets`` (a tiny smoke run: the figures are printed, the answers still
+   checked).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from bench import stack
 SEED_COMMAND = ".venv/bin/python -m bench.seed_log {database} --orders 1000000 --lifecycle placed"
 TARGET_P99_MS = 1.0
 TARGET_RATIO = 10.0
+TARGET_API_OVER_BASELINE = 2.0
 
 # The same columns from the normalised write model.
 JOIN_SQL = """
@@ -81,7 +86,7 @@ def main() -> None:
             heavy, heavy_orders, typical = _customers(connection)
             results = _in_database(connection, read_sql, heavy, typical, args.repeat)
         token = stack.api_token(env)
-        web, base = stack.start_web(env, workers=2, threads=1)
+        web, base = stack.start_web({**env, "DJANGO_SETTINGS_MODULE": "bench.baseline_settings"}, workers=2, threads=1)
         try:
             results.update(_over_http(base, token, heavy, typical, args.http_repeat))
         finally:
@@ -152,19 +157,23 @@ def _in_database(connection: psycopg.Connection, read_sql: str, heavy: int, typi
 def _over_http(base: str, token: str, heavy: int, typical: list[int], repeat: int) -> dict:
     rng = random.Random(2)
     parts = urlsplit(base)
-    connection = HTTPConnection(parts.hostname, parts.port, timeout=10)
+    api, bare = (HTTPConnection(parts.hostname, parts.port, timeout=10) for _ in range(2))
     headers = {"Authorization": f"Token {token}"}
-    samples = {"http read typical": [], "http read heavy": []}
+    samples = {f"http {kind} {who}": [] for kind in ("read", "baseline") for who in ("typical", "heavy")}
     for n in range(repeat + 20):
         for who, customer_id in (("typical", rng.choice(typical)), ("heavy", heavy)):
-            started = time.perf_counter()
-            connection.request("GET", f"/api/customers/{customer_id}/orders/?limit=20", headers=headers)
-            response = connection.getresponse()
-            body = response.read()
-            elapsed = time.perf_counter() - started
-            assert response.status == 200, (response.status, body[:300])
-            if n >= 20:  # the first requests warm each worker
-                samples[f"http read {who}"].append(elapsed)
+            for kind, connection, path, sent in (
+                ("read", api, f"/api/customers/{customer_id}/orders/?limit=20", headers),
+                ("baseline", bare, f"/bench/baseline/customers/{customer_id}/orders/", {}),
+            ):
+                started = time.perf_counter()
+                connection.request("GET", path, headers=sent)
+                response = connection.getresponse()
+                body = response.read()
+                elapsed = time.perf_counter() - started
+                assert response.status == 200, (kind, response.status, body[:300])
+                if n >= 20:  # the first requests warm each worker
+                    samples[f"http {kind} {who}"].append(elapsed)
     return samples
 
 
@@ -192,6 +201,12 @@ def _report(results: dict, heavy: int, heavy_orders: int, caught_up: str, args: 
         print(f"join / read, {who} customer: {p50:.1f}x at p50, {p99:.1f}x at p99")
         if who == "heavy" and min(p50, p99) < TARGET_RATIO:
             failures.append(f"heavy-customer speed-up below {TARGET_RATIO:.0f}x")
+    for who in ("typical", "heavy"):  # what the API adds to the same selector under the same gunicorn
+        over = stats[f"http read {who}"][0] / stats[f"http baseline {who}"][0]
+        print(f"API / baseline, {who} customer: {over:.2f}x at p50 "
+              f"({stats[f'http read {who}'][0]:.3f} ms / {stats[f'http baseline {who}'][0]:.3f} ms)")  # fmt: skip
+        if over > TARGET_API_OVER_BASELINE:
+            failures.append(f"API p50 above {TARGET_API_OVER_BASELINE:.0f}x the baseline for the {who} customer")
     for who in ("typical", "heavy"):  # "in the database": PostgreSQL's own execution time
         if stats[f"db read {who} (server execution)"][1] > TARGET_P99_MS:
             failures.append(f"read p99 in the database for the {who} customer above {TARGET_P99_MS} ms")

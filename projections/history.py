@@ -18,8 +18,13 @@ from projections.store import event_store
 from projections.store.events import aware
 
 
-def order_history(*, order_id: int) -> list[dict[str, Any]]:
-    """Return every event of the order in version order ([] for an unknown order)."""
+def order_history(
+    *, order_id: int, until: datetime | None = None, after_version: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Return the order's events in version order ([] for an unknown order).
+
+    ``until`` keeps those that occurred by then; ``after_version`` and ``limit`` read one page.
+    """
     return [
         {
             "position": position,
@@ -30,7 +35,9 @@ def order_history(*, order_id: int) -> list[dict[str, Any]]:
             "correlation_id": correlation_id,
             "payload": encode(event),
         }
-        for position, version, event, occurred_at, actor, correlation_id in _events(order_id, until=None)
+        for position, version, event, occurred_at, actor, correlation_id in _events(
+            order_id, until=until, after_version=after_version, limit=limit
+        )
     ]
 
 
@@ -71,9 +78,15 @@ def order_as_of(*, order_id: int, at: datetime) -> dict[str, Any] | None:
     }
 
 
-def _events(order_id: int, *, until: datetime | None) -> list[tuple]:
+def _events(order_id: int, *, until: datetime | None, after_version: int = 0, limit: int | None = None) -> list[tuple]:
     """Return ``(position, version, event, occurred_at, actor, correlation_id)`` in version order."""
-    rows = event_store().history(aggregate_type=OrderEvent.aggregate_type, aggregate_id=order_id, until=until)
+    rows = event_store().history(
+        aggregate_type=OrderEvent.aggregate_type,
+        aggregate_id=order_id,
+        until=until,
+        after_version=after_version,
+        limit=limit,
+    )
     return [
         (
             position,

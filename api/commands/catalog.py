@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 
 from api.base import CommandApi, VersionedInput
+from api.inputs import StrictInput
 from api.permissions import any_of
 from api.schema import COMMAND_HEADERS, IF_MATCH, errors
 from config.limits import MAX_PRICE
@@ -48,14 +49,14 @@ def _only_false(value: bool) -> bool:
 
 
 class CustomerRegisterApi(CatalogCommandApi):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         name = serializers.CharField(max_length=NAME_MAX_LENGTH)
         email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
 
     @extend_schema(
         summary="Register a customer",
         request=InputSerializer,
-        responses={201: CustomerCommandOutput, **errors(400)},
+        responses={201: CustomerCommandOutput, **errors(400, 413)},
         parameters=COMMAND_HEADERS,
         tags=["catalogue commands"],
     )
@@ -79,7 +80,7 @@ class CustomerChangeApi(CatalogCommandApi):
     @extend_schema(
         summary="Rename or deactivate a customer (one change per request)",
         request=InputSerializer,
-        responses={200: CustomerCommandOutput, **errors(400, 404, 409, 412, 422)},
+        responses={200: CustomerCommandOutput, **errors(400, 404, 409, 412, 413, 422)},
         parameters=[IF_MATCH, *COMMAND_HEADERS],
         tags=["catalogue commands"],
     )
@@ -103,7 +104,7 @@ def _customer_response(view: CommandApi, result, status_code: int):
 
 
 class ProductAddApi(CatalogCommandApi):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         sku = serializers.CharField(max_length=SKU_MAX_LENGTH, help_text="Letters, digits, '.', '_' and '-'.")
         name = serializers.CharField(max_length=NAME_MAX_LENGTH)
         price = serializers.IntegerField(min_value=1, max_value=MAX_PRICE, help_text="Minor units.")
@@ -111,7 +112,7 @@ class ProductAddApi(CatalogCommandApi):
     @extend_schema(
         summary="Add a product to the catalogue",
         request=InputSerializer,
-        responses={201: ProductCommandOutput, **errors(400)},
+        responses={201: ProductCommandOutput, **errors(400, 413)},
         parameters=COMMAND_HEADERS,
         tags=["catalogue commands"],
     )
@@ -135,7 +136,7 @@ class ProductChangeApi(CatalogCommandApi):
     @extend_schema(
         summary="Reprice or retire a product (one change per request)",
         request=InputSerializer,
-        responses={200: ProductCommandOutput, **errors(400, 404, 409, 412, 422)},
+        responses={200: ProductCommandOutput, **errors(400, 404, 409, 412, 413, 422)},
         parameters=[IF_MATCH, *COMMAND_HEADERS],
         tags=["catalogue commands"],
     )

@@ -9,13 +9,19 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import serializers, status
 
 from api.base import CommandApi, VersionedInput
+from api.inputs import StrictInput
 from api.permissions import any_of
 from api.schema import COMMAND_HEADERS, IF_MATCH, errors
 from config.limits import MAX_BIGINT, MAX_DISCOUNT_AMOUNT, MAX_DISCOUNT_PERCENT, MAX_LINES, MAX_QUANTITY
 from config.rights import MANAGE_ORDERS
 from orders_write import services
 from orders_write.services import CommandResult
-from orders_write.services.limits import CANCEL_REASON_MAX_LENGTH, SKU_MAX_LENGTH, TRACKING_NUMBER_MAX_LENGTH
+from orders_write.services.limits import (
+    CANCEL_REASON_MAX_LENGTH,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    SKU_MAX_LENGTH,
+    TRACKING_NUMBER_MAX_LENGTH,
+)
 
 
 class OrderCommandOutput(serializers.Serializer):
@@ -46,30 +52,30 @@ def _documented(summary: str, request, *statuses: int, parameters=()):
     return extend_schema(
         summary=summary,
         request=request,
-        responses={200: OrderCommandOutput, **errors(400, 404, 409, 412, 422, *statuses)},
+        responses={200: OrderCommandOutput, **errors(400, 404, 409, 412, 413, 422, *statuses)},
         parameters=[IF_MATCH, *COMMAND_HEADERS, *parameters],
         tags=["order commands"],
     )
 
 
-class LineInput(serializers.Serializer):
+class LineInput(StrictInput):
     sku = serializers.CharField(max_length=SKU_MAX_LENGTH)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
 class OrderPlaceApi(OrderCommandApi):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInput):
         customer_id = serializers.IntegerField(min_value=1, max_value=MAX_BIGINT)
         lines = LineInput(many=True, min_length=1, max_length=MAX_LINES)
 
     @extend_schema(
         summary="Place an order",
         request=InputSerializer,
-        responses={201: OrderCommandOutput, **errors(400, 409, 422)},
+        responses={201: OrderCommandOutput, **errors(400, 409, 413, 422)},
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
-                str,
+                {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH, "pattern": r"\S"},
                 OpenApiParameter.HEADER,
                 description="Up to 255 characters. A retry with the same key and body returns the original "
                 "response instead of placing a second order; the same key with another body is a 409.",
@@ -112,9 +118,7 @@ class OrderLineRemoveApi(OrderCommandApi):
     @_documented(
         "Remove a line (PENDING orders; not the last one)",
         None,
-        parameters=[
-            OpenApiParameter("expected_version", int, OpenApiParameter.QUERY, description="409 unless at this version.")
-        ],
+        parameters=[VersionedInput],
     )
     def delete(self, request, order_id: int, sku: str):
         data = VersionedInput(data=request.query_params)

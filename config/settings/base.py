@@ -232,10 +232,28 @@ SPECTACULAR_SETTINGS = {
 }
 # Read-your-writes: how long a query with ``min_position`` waits for the projections behind it.
 READ_YOUR_WRITES_TIMEOUT = 2.0
+# Bounded reads (ADR 0023): queries per user (``off`` when a gateway limits rates), counted in the
+# ``throttle`` cache: Redis when set, else each process's memory (no database write per read);
+# and how many read-your-writes waits one user may hold at once in one web process.
+QUERY_THROTTLE_RATE = env_choice(
+    "QUERY_THROTTLE_RATE",
+    "100/s",
+    pattern=r"off|[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)",
+    meaning="a rate such as 100/s (per second, minute, hour or day) or off",
+)
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["queries"] = None if QUERY_THROTTLE_RATE == "off" else QUERY_THROTTLE_RATE
+CACHES["throttle"] = (
+    {"BACKEND": "config.redis_cache.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL is not None
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "query-throttle"}
+)
+READ_YOUR_WRITES_MAX_WAITS_PER_USER = env_int("READ_YOUR_WRITES_MAX_WAITS_PER_USER", 2, minimum=1)
 # /health/ready: the worker counts as alive while a checkpoint heartbeat is this fresh (the minute
 # sweep refreshes them), and the read side as current while lag stays under the threshold.
 HEALTH_HEARTBEAT_MAX_AGE = env_int("HEALTH_HEARTBEAT_MAX_AGE", 150, minimum=1)
 HEALTH_MAX_LAG_SECONDS = env_int("HEALTH_MAX_LAG_SECONDS", 60, minimum=1)
+# /health/ready runs its checks at most this often per process (ADR 0023); 0 runs them every time.
+HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 3, minimum=0)
 
 LOGGING = {
     "version": 1,

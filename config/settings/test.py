@@ -10,3 +10,6 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x0y1z2" * 6)
 from config.settings.base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Health checks see every change at once (the cache has a test of its own, tests/api/test_health.py).
+HEALTH_CACHE_SECONDS = 0

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from config.admin_lookups import exact
 from config.money import money
 from config.rights import sees_customer_contacts
 from orders_read.admin.base import ReadTableAdmin, parse_id
@@ -34,7 +35,7 @@ class CustomerStatsAdmin(ReadTableAdmin):
     )
     list_filter = ("is_active",)
     ordering = ("-customer_id",)
-    filter_params = frozenset({"is_active"})
+    allowed_lookups = exact("is_active")
     search_fields = ("customer_id",)  # shows the search box; get_search_results decides what it matches
     search_help_text = "A customer number (exact)."
     fields = (

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from config.admin_lookups import dates
 from config.money import money
 from events import OrderStatus
 from orders_read.admin.base import ReadTableAdmin, parse_id
@@ -71,7 +72,7 @@ class OrderSummaryAdmin(ReadTableAdmin):
     list_filter = (StatusFilter, CustomerFilter)
     date_hierarchy = "placed_at"
     ordering = ("-placed_at", "-order_id")  # the key of every order_summary index
-    filter_params = frozenset({"status", "customer", "placed_at"})
+    allowed_lookups = frozenset({StatusFilter.parameter_name, CustomerFilter.parameter_name}) | dates("placed_at")
     search_fields = ("order_id",)  # shows the search box; get_search_results decides what it matches
     search_help_text = "An order number or a customer number (exact)."
     fieldsets = (

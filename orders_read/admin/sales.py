@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from config.admin_lookups import dates
 from config.money import money
 from orders_read.admin.base import ReadTableAdmin
 from orders_read.admin.sales_pages import customer_sales_page, product_sales_page
@@ -35,7 +36,7 @@ class DailySalesAdmin(ReadTableAdmin):
     change_list_template = "admin/orders_read/dailysales/change_list.html"
     date_hierarchy = "day"
     ordering = ("-day",)
-    filter_params = frozenset({"day"})
+    allowed_lookups = dates("day")
     fields = list_display
     readonly_fields = ("revenue_amount", "discount_total_amount", "average_order_value_amount")
 

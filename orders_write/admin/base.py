@@ -17,6 +17,7 @@ from django.contrib.admin.options import csrf_protect_m
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+from config.admin_lookups import AllowListedLookups
 from config.money import money
 from orders_write.errors import DomainError, VersionConflict
 
@@ -107,7 +108,7 @@ class VersionedModelForm(CommandModelForm):
         return cleaned
 
 
-class CommandModelAdmin(admin.ModelAdmin):
+class CommandModelAdmin(AllowListedLookups, admin.ModelAdmin):
     """Base of the write-side admins: changes go through ``save_model`` → a service; no deletes."""
 
     show_facets = admin.ShowFacets.NEVER

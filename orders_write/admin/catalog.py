@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from config.admin_lookups import exact
 from config.admin_paginator import EstimatedCountPaginator
 from config.limits import MAX_BIGINT, MAX_ROWS_PER_ADMIN_ACTION
 from config.rights import MANAGE_CATALOG, MANAGE_ORDERS
@@ -33,6 +34,7 @@ class CatalogAdmin(CommandModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_filter = ("is_active",)
+    allowed_lookups = exact("is_active")
     list_per_page = 50
     history_fields = ("is_active", "version", "created_at", "updated_at")
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 
+from config.admin_lookups import AllowListedLookups
 from config.rights import MANAGE_PROJECTIONS, VIEW_REPORTS
 
 
@@ -28,7 +29,7 @@ class FixedOrderChangeList(ChangeList):
         return list(self.model_admin.ordering)
 
 
-class ViewOnlyAdmin(admin.ModelAdmin):
+class ViewOnlyAdmin(AllowListedLookups, admin.ModelAdmin):
     """Visible to whoever ``can_view``; nobody adds, changes or deletes through it."""
 
     def has_module_permission(self, request: Any) -> bool:

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
+from config.admin_lookups import exact
 from config.databases import read_alias
 from projections.admin.access import FixedOrderChangeList, ViewOnlyAdmin, can_manage
 from projections.models import ParkedStream
@@ -37,6 +38,7 @@ class ParkedStreamAdmin(ViewOnlyAdmin):
         "retry_at",
     )
     list_filter = ("projection", "state")
+    allowed_lookups = exact("projection", "state")
     ordering = ("projection", "parked_at", "id")
     actions = ("retry_now", "skip_failing_event")
     fields = (

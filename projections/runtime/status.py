@@ -28,6 +28,9 @@ from projections.store.events import aware
 from projections.store.timelines import current
 
 HEARTBEAT_FRESH_FOR = timedelta(seconds=60)
+# Lag is counted up to this many events (per timeline span): enough to tell "a little behind" from
+# "far behind", and it bounds the cost of every /health/ready and /api/projections/ (ADR 0023).
+LAG_COUNT_LIMIT = 10_000
 STATES = ("idle", "catching_up", "stuck", "parked", "receiver_unavailable", "restored", "unreachable_events")
 RESTORE_STATES = ("restored", "unreachable_events")  # loud: never "up to date" while these hold
 
@@ -49,7 +52,7 @@ def consumer_health() -> list[dict[str, Any]]:
     for name, consumer in consumers().items():
         checkpoint = checkpoints.get(name) or Checkpoint(projection=name)  # no row yet: the start of the log
         lag_events, oldest = store.lag(
-            after=position_of(checkpoint), event_types=consumer.event_types(), timelines=timelines
+            after=position_of(checkpoint), event_types=consumer.event_types(), timelines=timelines, scan=LAG_COUNT_LIMIT
         )
         on_newest = newest is None or checkpoint.timeline >= newest.id
         down = receivers.down(name) if consumer.kind == RELAY else None  # its receiver's own trouble

@@ -44,13 +44,17 @@ _TIMELINES = """
     FROM outbox_timeline RIGHT JOIN (SELECT 1) AS always_one_row ON true ORDER BY id
 """
 _FIRST_TXID_ABOVE = "SELECT MIN(txid)::text::bigint FROM outbox_event WHERE position > %s AND position <= %s"
+# Counted up to ``scan`` events per span (the health endpoints' cost stays bounded however long the
+# backlog; ADR 0023), the first ones in drain order, so the oldest pending event is among them.
 _LAG = """
     SELECT COUNT(*), MIN(occurred_at) FROM (
-        SELECT occurred_at FROM outbox_event
+        (SELECT occurred_at FROM outbox_event
         WHERE (txid, position) > (%(txid)s::text::xid8, %(position)s)
           AND position > %(low)s AND position <= %(high)s AND event_type = ANY(%(types)s)
+        ORDER BY txid, position LIMIT %(scan)s)
         UNION ALL
-        SELECT occurred_at FROM outbox_event WHERE position > %(high)s AND event_type = ANY(%(types)s)
+        (SELECT occurred_at FROM outbox_event WHERE position > %(high)s AND event_type = ANY(%(types)s)
+        ORDER BY position LIMIT %(scan)s)
     ) AS pending
 """
 # Beyond ``scan`` pending events the watermark is taken from the first ones in drain order: only
@@ -158,14 +162,20 @@ class PostgresEventStore(EventStoreBase):
     # --- how far behind a consumer is ------------------------------------------------------------
 
     def lag(
-        self, *, after: Position, event_types: Collection[str], timelines: list[Timeline] | None = None
+        self,
+        *,
+        after: Position,
+        event_types: Collection[str],
+        timelines: list[Timeline] | None = None,
+        scan: int = MAX_BIGINT,
     ) -> tuple[int, datetime | None]:
-        """Return how many events of ``event_types`` lie after ``after`` in drain order, and the oldest's time.
+        """Return how many events of ``event_types`` lie after ``after`` in drain order (up to ``scan``
+        per timeline span), and the oldest's time.
 
         ``timelines`` spares the lookup when the caller already has them (one status, many consumers).
         """
         with self._cursor() as cursor:
-            cursor.execute(_LAG, self._range(after, event_types, timelines))
+            cursor.execute(_LAG, self._range(after, event_types, timelines) | {"scan": scan})
             return cursor.fetchone()
 
     def watermark(

@@ -46,7 +46,7 @@ class SqliteEventStore(EventStoreBase):
             return [stored_event(1, 0, None, row) for row in cursor.fetchall()]
 
     def lag(
-        self, *, after: Position, event_types: Collection[str], timelines: Any = None
+        self, *, after: Position, event_types: Collection[str], timelines: Any = None, scan: int | None = None
     ) -> tuple[int, datetime | None]:
         placeholders, types = _types(event_types)
         with self.connection.cursor() as cursor:

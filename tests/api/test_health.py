@@ -1,4 +1,4 @@
-"""Liveness and readiness: no authentication, and ready only with a fresh worker and little lag."""
+"""Liveness and readiness: ready only with a fresh worker and little lag; the checks only for a login."""
 
 import time
 from datetime import timedelta
@@ -6,14 +6,24 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders_write.clock import frozen_at
 from orders_write.services import LineInput, order_place
+from tests.api.conftest import client_for, make_user
 
 
 @pytest.fixture
-def web():
+def web(db):
+    """A client with a session login: it sees the checks (anonymous callers see only the status)."""
+    client = Client()
+    client.force_login(make_user())
+    return client
+
+
+@pytest.fixture
+def anonymous():
     """A plain client: no token, no session."""
     return Client()
 
@@ -144,3 +154,32 @@ def test_lag_is_measured_from_the_oldest_waiting_event(web, drain, customer, sku
 
     assert status == 503, body
     assert body["checks"]["lag"]["max_lag_seconds"] >= 300
+
+
+def test_anonymous_callers_get_only_the_status(anonymous, drain, customer, sku):
+    response = anonymous.get("/health/ready")
+    assert response.status_code == 503 and response.json() == {"status": "not_ready"}
+    drain()
+    response = anonymous.get("/health/ready")
+    assert response.status_code == 200 and response.json() == {"status": "ready"}
+
+
+def test_an_api_token_also_sees_the_checks(db, anonymous):
+    token = client_for(make_user())._credentials["HTTP_AUTHORIZATION"]
+    assert "checks" in anonymous.get("/health/ready", HTTP_AUTHORIZATION=token).json()
+    assert "checks" not in anonymous.get("/health/ready", HTTP_AUTHORIZATION="Token not-a-token").json()
+
+
+def test_the_checks_run_at_most_once_per_cache_window(web, drain, settings, django_assert_num_queries):
+    """A burst of polls costs one round of checks: the others are answered from memory."""
+    drain()
+    settings.HEALTH_CACHE_SECONDS = 30
+    first = ready(web)
+    anonymous = Client()
+    with django_assert_num_queries(0):
+        for _ in range(5):
+            assert anonymous.get("/health/ready").status_code == first[0]
+    settings.HEALTH_CACHE_SECONDS = 0
+    with CaptureQueriesContext(connection) as captured:
+        anonymous.get("/health/ready")
+    assert len(captured) > 0, "with the cache off the checks run again"

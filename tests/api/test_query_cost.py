@@ -2,8 +2,9 @@
 
 Every count below is for a user holding one right (``manager_client``):
 
-- ``AUTH`` = 3: the token with its user (one join), then the user's and the group's
-  permissions (``has_perm`` loads both once per request and caches them);
+- ``AUTH`` = 2: the token with its user (one join), then the user's rights, their own and
+  their groups' in one statement (``api.permissions.load_rights``; ADR 0023); nothing for the
+  query throttle (its counts are in memory or Redis, never the database);
 - ``WATERMARK`` = 2: the checkpoints, then one watermark statement for the one projection
   behind the query (``projections/consistency.py``);
 - then the selector's own statements (``orders_read/queries``).
@@ -33,7 +34,7 @@ from orders_write.services import (
 )
 from tests.api.draining import drain_settled
 
-AUTH = 3
+AUTH = 2
 WATERMARK = 2
 START = datetime(2024, 1, 1, 9, 0, tzinfo=UTC)
 RANGE = {"from": date(2024, 1, 1), "to": date(2024, 2, 29)}
@@ -46,7 +47,7 @@ POSITION_CHECKS = (
     re.compile(r"^SELECT COALESCE\(MAX\(position\), 0\) FROM outbox_event$"),
 )
 LAG_CHECK = re.compile(
-    r"^SELECT COUNT\(\*\), MIN\(occurred_at\) FROM \(\s+SELECT occurred_at FROM outbox_event"
+    r"^SELECT COUNT\(\*\), MIN\(occurred_at\) FROM \(\s+\(SELECT occurred_at FROM outbox_event"
     r"\s+WHERE \(txid, position\) >"
 )
 HISTORY_READ = re.compile(r"FROM outbox_event\s+WHERE aggregate_type = .* AND aggregate_id = ")
@@ -202,9 +203,7 @@ def test_the_measured_requests_really_return_more_rows(manager_client, projected
     assert manager_client.get("/api/reports/summary/", RANGE).json()["orders"] == 60
 
 
-def test_a_superuser_skips_the_two_permission_lookups(
-    admin_client_api, manager_client, clerk_client, projected, customer
-):
+def test_a_superuser_skips_the_rights_lookup(admin_client_api, manager_client, clerk_client, projected, customer):
     drain_settled()
     counts = {}
     for who, client in (("admin", admin_client_api), ("manager", manager_client), ("clerk", clerk_client)):
@@ -213,7 +212,7 @@ def test_a_superuser_skips_the_two_permission_lookups(
             assert client.get(f"/api/customers/{customer}/orders/").status_code == 200
         counts[who] = len(captured)
 
-    assert counts == {"admin": AUTH - 2 + WATERMARK + 1, "manager": AUTH + WATERMARK + 1, "clerk": AUTH + WATERMARK + 1}
+    assert counts == {"admin": AUTH - 1 + WATERMARK + 1, "manager": AUTH + WATERMARK + 1, "clerk": AUTH + WATERMARK + 1}
 
 
 def test_the_write_table_check_would_catch_a_write_table():

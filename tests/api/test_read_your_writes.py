@@ -185,13 +185,25 @@ def test_a_drain_blocked_by_a_busy_drainer_leaves_the_query_lagging_without_bloc
     assert retry.status_code == 200, retry.content
 
 
-def test_a_position_beyond_the_head_is_lagging_everywhere(admin_client_api, drain, customer, sku, short_wait):
+@pytest.mark.parametrize("past_the_head", [1, 1000])
+def test_a_position_beyond_the_head_is_a_400_at_once_everywhere(
+    admin_client_api, drain, customer, sku, no_worker, short_wait, past_the_head
+):
+    """No client can hold a position the outbox has not reached: refused at once, never waited for (ADR 0023)."""
     order_id = order_place(customer_id=customer, lines=[LineInput(sku, 1)]).order_id
-    drain()
-    beyond = position_header(admin_client_api.get("/api/orders/")) + 1000
+    order_place(customer_id=customer, lines=[LineInput(sku, 2)])  # not drained: the wait path, not the fast one
+    head = position_header(admin_client_api.get(f"/api/orders/{order_id}/history/"))
+    beyond = head + past_the_head
 
     for path in (f"/api/orders/{order_id}/", f"/api/orders/{order_id}/history/", "/api/reports/summary/"):
-        assert_lagging(admin_client_api.get(path, {"min_position": beyond}), beyond)
+        response, took = timed_get(admin_client_api, path, {"min_position": beyond})
+        assert response.status_code == 400, response.content
+        error = response.json()["error"]
+        assert error["code"] == "validation_error" and set(error["details"]) == {"min_position"}
+        assert str(head) in error["details"]["min_position"][0]
+        assert took < 0.1, f"{path}: {took * 1000:.0f} ms"
+    # The head itself is a position a command returned: it is waited for, as before.
+    assert_lagging(timed_get(admin_client_api, f"/api/orders/{order_id}/", {"min_position": head})[0], head)
 
 
 # --- (c) bad positions -----------------------------------------------------------------------

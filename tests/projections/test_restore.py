@@ -67,7 +67,7 @@ def place(customer: int, sku: str, count: int) -> list[int]:
 
 
 @pytest.mark.parametrize("epoch", [0, 3], ids=["ids-restart-lower", "ids-restart-higher"])
-def test_orders_placed_after_a_restore_into_another_cluster_are_projected_once(customer, sku, epoch, client):
+def test_orders_placed_after_a_restore_into_another_cluster_are_projected_once(customer, sku, epoch, admin_client):
     burn_transaction_ids(20_000)
     before = place(customer, sku, 12)
     drain_all()
@@ -82,7 +82,7 @@ def test_orders_placed_after_a_restore_into_another_cluster_are_projected_once(c
         states = {row["name"]: row for row in consumer_health()}
         assert {row["state"] for row in states.values()} == {"restored"}, states
         assert all(row["lag_events"] >= 9 for row in states.values()), states  # 8 placed + 1 confirmed
-        ready = client.get("/health/ready")
+        ready = admin_client.get("/health/ready")
         assert ready.status_code == 503 and ready.json()["checks"]["timeline"]["ok"] is False, ready.json()
 
         drain_all()
@@ -90,7 +90,7 @@ def test_orders_placed_after_a_restore_into_another_cluster_are_projected_once(c
         states = {row["name"]: row for row in consumer_health()}
         assert {(row["state"], row["lag_events"]) for row in states.values()} == {("idle", 0)}, states
         assert all(row["timeline"] == row["current_timeline"] > 1 for row in states.values())
-        assert client.get("/health/ready").json()["checks"]["timeline"] == {"ok": True, "restored": []}
+        assert admin_client.get("/health/ready").json()["checks"]["timeline"] == {"ok": True, "restored": []}
         summaries = list(OrderSummary.objects.filter(customer_id=customer).values_list("order_id", "version"))
         assert sorted(summaries) == sorted([(before[0], 2), *((o, 1) for o in before[1:]), (after[0], 2)]
                                            + [(o, 1) for o in after[1:]])  # fmt: skip
