@@ -7,6 +7,7 @@ until they have applied it) and stamps ``X-Projection-Position`` on its answer.
 """
 
 import re
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -19,6 +20,8 @@ from rest_framework.views import APIView
 
 from api.errors import PreconditionFailed, ProjectionLagging
 from config.limits import MAX_BIGINT, MAX_VERSION
+from observability.instruments import record_read_your_writes
+from observability.middleware import request_id_of
 from orders_write.errors import VersionConflict
 from orders_write.outbox import correlated
 from orders_write.services import CommandResult
@@ -47,7 +50,7 @@ class CommandApi(APIView):
     throttle_classes = [CommandRateThrottle]
 
     def execute(self, request, service: Callable[..., CommandResult], **arguments: Any) -> CommandResult:
-        """Run ``service`` as the request's user, correlated by the request's ``X-Correlation-ID``."""
+        """Run ``service`` as the request's user, correlated by the request's id (``X-Request-ID``, ADR 0024)."""
         with correlated(_correlation_id(request)):
             return service(actor=request.user, **arguments)
 
@@ -85,6 +88,8 @@ def if_match_version(request) -> int | None:
 
 
 def _correlation_id(request) -> uuid.UUID:
+    if (request_id := request_id_of(request)) is not None:
+        return request_id
     try:
         return uuid.UUID(request.headers.get("X-Correlation-ID", ""))
     except ValueError:
@@ -126,9 +131,11 @@ class QueryApi(APIView):
         if min_position is None:
             self.position = watermark(self.projections)
             return
+        started = time.perf_counter()
         reached, self.position = wait_for_position(
             self.projections, min_position, timeout=settings.READ_YOUR_WRITES_TIMEOUT
         )
+        record_read_your_writes(reached, time.perf_counter() - started)
         if not reached:
             raise ProjectionLagging(min_position=min_position, watermark=self.position, retry_after=1)
 

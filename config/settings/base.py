@@ -37,9 +37,11 @@ INSTALLED_APPS = [
     "orders_read",
     "projections",
     "api",
+    "observability",
 ]
 
 MIDDLEWARE = [
+    "observability.middleware.RequestObservabilityMiddleware",  # first: request id, metrics, log line (ADR 0024)
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -195,10 +197,18 @@ READ_YOUR_WRITES_TIMEOUT = 2.0
 HEALTH_HEARTBEAT_MAX_AGE = env_int("HEALTH_HEARTBEAT_MAX_AGE", 150, minimum=1)
 HEALTH_MAX_LAG_SECONDS = env_int("HEALTH_MAX_LAG_SECONDS", 60, minimum=1)
 
+# Observability (ADR 0024): one JSON object per log line with LOG_FORMAT=json (the production
+# default), metrics at /metrics behind ``Authorization: Bearer $METRICS_TOKEN`` when it is set.
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", pattern=r"json|text", meaning="json or text")
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "observability.logging.JsonFormatter"},
+        "text": {"()": "observability.logging.TextFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {
         "handlers": ["console"],
         "level": env_choice(

@@ -3,6 +3,7 @@
 import os
 
 os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("LOG_FORMAT", "json")  # one JSON object per line for the log shipper (ADR 0024)
 
 from config.env import env_bool, env_int
 from config.settings.base import *  # noqa: F403
