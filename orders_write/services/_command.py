@@ -11,7 +11,7 @@ from config.databases import write_alias
 from orders_write import clock, outbox
 from orders_write.errors import VersionConflict
 from orders_write.models.guard import service_write_scope
-from orders_write.services._observed import observed_command
+from orders_write.services._observed import observed
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -42,16 +42,16 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        with observed_command(func.__name__, kwargs) as observation:  # metrics, log line, span (ADR 0024)
-            with (
-                transaction.atomic(using=write_alias(), durable=True),
-                outbox.writer_lock(),
-                service_write_scope(),
-                clock.frozen_at(clock.now()),
-            ):
-                result = func(*args, **kwargs)
-            observation.result = result
-            return result
+        with (
+            transaction.atomic(using=write_alias(), durable=True),
+            outbox.writer_lock(),
+            service_write_scope(),
+            clock.frozen_at(clock.now()),
+        ):
+            return func(*args, **kwargs)
+
+    # Metrics, log line, span (ADR 0024); a private step (``_place``) is observed by its public service.
+    return run if func.__name__.startswith("_") else observed(run)
 
     return run
 

@@ -6,9 +6,10 @@ it wrote and their correlation id (the request's, ADR 0024). Nothing here runs a
 the cost is a few microseconds beside a command's millisecond.
 """
 
+import functools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,19 @@ class Observation:
 def _aggregate_key(command: str) -> str:
     """``order_place`` → ``order_id``: the log field naming the aggregate a command changes."""
     return f"{command.split('_', 1)[0]}_id"
+
+
+def observed(service: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a public service (keyword-only arguments) so each call is observed under its name."""
+    name = service.__name__
+
+    @functools.wraps(service)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with observed_command(name, kwargs) as observation:
+            observation.result = service(*args, **kwargs)
+            return observation.result
+
+    return run
 
 
 @contextmanager
