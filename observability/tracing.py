@@ -50,6 +50,10 @@ def configure(exporter: Any, *, batch: bool) -> None:
     _tracer = _provider.get_tracer("orders")
     DjangoInstrumentor().instrument(tracer_provider=_provider)
     connection_created.connect(_trace_statements, dispatch_uid="observability-trace-statements")
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):  # this thread's, opened before tracing started
+        _trace_statements(None, connection)
 
 
 def shutdown() -> None:
