@@ -89,6 +89,7 @@ def test_one_api_placement_logs_one_correlation_id_from_request_to_command_to_ev
     assert len(command_line["event_ids"]) == 1
 
     batches = [line for line in lines if line["logger"] == "orders.consumer" and correlation in line["correlation_ids"]]
+    assert batches
     assert {line["consumer"] for line in batches} == {
         name for name, c in consumers().items() if "OrderPlaced" in c.event_types()
     }
