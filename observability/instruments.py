@@ -87,6 +87,18 @@ bus_publish_duration_seconds = Histogram(
 )  # fmt: skip
 
 
+_children: dict[tuple, object] = {}  # (metric, *labels) → child: label sets are bounded, so is this
+
+
+def _child(metric, *labels: str):
+    """``metric.labels(*labels)``, remembered: a dict lookup instead of the library's checks and lock."""
+    key = (id(metric), *labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
+
+
 def outcome_label(outcome: str) -> str:
     """Return ``outcome`` if it is a word-like code; raise for anything that could be data (bounded labels)."""
     if not _OUTCOME.fullmatch(outcome):
@@ -96,15 +108,17 @@ def outcome_label(outcome: str) -> str:
 
 def record_command(command: str, outcome: str, seconds: float) -> None:
     """Count one command run (``outcome``: ``ok`` or its error code) and its duration."""
-    commands_total.labels(command, outcome_label(outcome)).inc()
-    command_duration_seconds.labels(command).observe(seconds)
+    if outcome != "ok":
+        outcome_label(outcome)
+    _child(commands_total, command, outcome).inc()
+    _child(command_duration_seconds, command).observe(seconds)
 
 
 def record_request(route: str, method: str, status: int, seconds: float) -> None:
     """Count one answered HTTP request under its URL pattern name (never its path)."""
     method = method if method in HTTP_METHODS else "other"
-    api_requests_total.labels(route, method, str(status)).inc()
-    api_request_duration_seconds.labels(route, method).observe(seconds)
+    _child(api_requests_total, route, method, str(status)).inc()
+    _child(api_request_duration_seconds, route, method).observe(seconds)
 
 
 def record_read_your_writes(reached: bool, seconds: float) -> None:
@@ -114,8 +128,8 @@ def record_read_your_writes(reached: bool, seconds: float) -> None:
 
 def record_batch(consumer: str, events: int, seconds: float) -> None:
     """Count one drain batch that read ``events`` events (empty batches are not recorded)."""
-    consumer_batch_duration_seconds.labels(consumer).observe(seconds)
-    consumer_batch_events_total.labels(consumer).inc(events)
+    _child(consumer_batch_duration_seconds, consumer).observe(seconds)
+    _child(consumer_batch_events_total, consumer).inc(events)
 
 
 def record_webhook_delivery(outcome: str, seconds: float | None = None) -> None:
