@@ -7,17 +7,19 @@ machine-wide bench lock)::
 
 What it sets up: a fresh database with ``bench.metrics_settings`` (the two projections and
 eight silent relays: ten consumers), ``--orders`` orders placed through the service and each
-confirmed (twice as many events), the projections drained and the relays left lagging by every
-event (so the scrape counts real lag: one count per consumer over the whole log), gunicorn with
-2 workers and ``PROMETHEUS_MULTIPROC_DIR`` (the seeding process recorded its commands there, so
-the recorded families have values too). Then ``--scrapes`` sequential scrapes over one keep-alive connection, with the
-bearer token. Prints p50 / p95 / max in ms; exit 1 when p95 is over ``--target`` ms (unless
-``--ignore-targets``).
+confirmed (twice as many events; the seeding process records its commands in the shared
+directory, so the recorded families have values), the projections drained and the relays left
+lagging by every event (each scrape then counts real lag, one count per consumer), gunicorn with
+2 workers and ``PROMETHEUS_MULTIPROC_DIR``. ``--scrapes`` sequential scrapes over one keep-alive
+connection with the bearer token; then everything is drained (the steady state: every consumer
+caught up) and the same again. Prints p50 / p95 / max in ms per state; exit 1 when a p95 is over
+``--target`` ms (unless ``--ignore-targets``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -61,20 +63,26 @@ def main() -> int:
             stack.manage(env, "drain_projections", "--projection", projection)
         web, base = stack.start_web(env, workers=2, threads=2)
         try:
-            timings, body = scrape(base, args.scrapes)
+            lagging = scrape(base, args.scrapes)
+            stack.manage(env, "drain_projections")  # now every consumer is caught up: the steady state
+            caught_up = scrape(base, args.scrapes)
         finally:
             web.stop()
-    consumers = body.count('orders_consumer_lag_events{consumer="')
-    p50, p95 = statistics.median(timings), sorted(timings)[int(0.95 * len(timings)) - 1]
-    print("| consumers | events in the log | scrapes | p50 ms | p95 ms | max ms | exposition bytes |")
-    print("|---|---|---|---|---|---|---|")
-    figures = f"{p50:.1f} | {p95:.1f} | {max(timings):.1f}"
-    print(f"| {consumers} | {2 * args.orders + 2} | {len(timings)} | {figures} | {len(body)} |")
-    if consumers != 10:
-        print(f"expected 10 consumers in the exposition, found {consumers}", file=sys.stderr)
-        return 1
-    if p95 > args.target and not args.ignore_targets:
-        print(f"p95 {p95:.1f} ms is over the target {args.target} ms", file=sys.stderr)
+    print("| consumers | state | events in the log | scrapes | p50 ms | p95 ms | max ms | exposition bytes |")
+    print("|---|---|---|---|---|---|---|---|")
+    worst = 0.0
+    for state, (timings, body) in (("8 relays lag the whole log", lagging), ("all caught up", caught_up)):
+        consumers = body.count('orders_consumer_lag_events{consumer="')
+        p50, p95 = statistics.median(timings), sorted(timings)[int(0.95 * len(timings)) - 1]
+        figures = f"{p50:.1f} | {p95:.1f} | {max(timings):.1f}"
+        print(f"| {consumers} | {state} | {2 * args.orders + 2} | {len(timings)} | {figures} | {len(body)} |")
+        if consumers != 10:
+            print(f"expected 10 consumers in the exposition, found {consumers}", file=sys.stderr)
+            return 1
+        worst = max(worst, p95)
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if worst > args.target and not args.ignore_targets:
+        print(f"p95 {worst:.1f} ms is over the target {args.target} ms", file=sys.stderr)
         return 1
     return 0
 
