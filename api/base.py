@@ -7,6 +7,7 @@ until they have applied it) and stamps ``X-Projection-Position`` on its answer.
 """
 
 import re
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -22,6 +23,8 @@ from api.errors import PreconditionFailed, ProjectionLagging
 from api.inputs import StrictInput
 from api.waits import wait_slot
 from config.limits import MAX_BIGINT, MAX_VERSION
+from observability.instruments import record_read_your_writes
+from observability.middleware import request_id_of
 from orders_write.errors import VersionConflict
 from orders_write.outbox import correlated
 from orders_write.services import CommandResult
@@ -51,7 +54,7 @@ class CommandApi(APIView):
     throttle_classes = [CommandRateThrottle]
 
     def execute(self, request, service: Callable[..., CommandResult], **arguments: Any) -> CommandResult:
-        """Run ``service`` as the request's user, correlated by the request's ``X-Correlation-ID``."""
+        """Run ``service`` as the request's user, correlated by the request's id (``X-Request-ID``, ADR 0024)."""
         with correlated(_correlation_id(request)):
             return service(actor=request.user, **arguments)
 
@@ -89,6 +92,8 @@ def if_match_version(request) -> int | None:
 
 
 def _correlation_id(request) -> uuid.UUID:
+    if (request_id := request_id_of(request)) is not None:
+        return request_id
     try:
         return uuid.UUID(request.headers.get("X-Correlation-ID", ""))
     except ValueError:
@@ -149,10 +154,12 @@ class QueryApi(APIView):
             raise serializers.ValidationError(
                 {"min_position": [f"is above the newest outbox position ({head}); pass a command's `position`"]}
             )
+        started = time.perf_counter()
         with wait_slot(request.user.pk):
             reached, self.position = wait_for_position(
                 self.projections, min_position, timeout=settings.READ_YOUR_WRITES_TIMEOUT
             )
+        record_read_your_writes(reached, time.perf_counter() - started)
         if not reached:
             raise ProjectionLagging(min_position=min_position, watermark=self.position, retry_after=1)
 

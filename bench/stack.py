@@ -46,6 +46,8 @@ DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379"
 LOCK_PATH_VARIABLE = "ORDERS_BENCH_LOCK"
 LOCK_HELD_VARIABLE = "ORDERS_BENCH_LOCK_HELD"
+# ``on``: children log JSON at INFO and share a PROMETHEUS_MULTIPROC_DIR (the observability overhead runs).
+OBSERVABILITY_VARIABLE = "ORDERS_BENCH_OBSERVABILITY"
 
 
 def lock_path() -> Path:
@@ -157,6 +159,10 @@ def stack_env(url: str, *, read_url: str | None = None, redis: bool = False, **e
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )
+    if os.environ.get(OBSERVABILITY_VARIABLE) == "on":  # metrics across processes and JSON logs (ADR 0024)
+        env.update(
+            LOG_FORMAT="json", LOG_LEVEL="INFO", PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="orders-metrics-")
+        )
     if read_url:
         env["READ_DATABASE_URL"] = read_url
     if redis:

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from api import health
+from observability.views import metrics
 
 # One site, one name: "View site" leads to the dashboard, and the side menu is off so wide lists
 # (orders, the outbox, projection health) fit a laptop screen.
@@ -19,6 +20,7 @@ urlpatterns = [
     path("dashboard/", include("orders_read.dashboard.urls")),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
+    path("metrics", metrics, name="metrics"),
 ]
 
 handler500 = "config.errors.server_error"

@@ -22,6 +22,8 @@ from django.utils.module_loading import import_string
 
 from config.databases import write_alias
 from events import Event, encode
+from observability.context import note_events
+from observability.tracing import current_traceparent
 from orders_write import clock
 from orders_write.models import OutboxEvent
 from orders_write.models.guard import require_write_scope
@@ -114,6 +116,7 @@ def append(events: Sequence[tuple[Event, int]], *, actor: Any) -> int:
     correlation_id = _correlation_id.get() or command_id
     occurred_at = clock.now()
     label = actor_label(actor)
+    traceparent = current_traceparent()  # None unless tracing is on (ADR 0024)
     rows = [
         (
             uuid.uuid4(),
@@ -127,10 +130,12 @@ def append(events: Sequence[tuple[Event, int]], *, actor: Any) -> int:
             correlation_id,
             command_id,
             label,
+            traceparent,
         )
         for event, version in events
     ]
     position = _insert(rows)
+    note_events([row[0] for row in rows], correlation_id)
     # robust: a failing nudge must not make a committed command look failed to its caller.
     transaction.on_commit(_nudge, using=connection.alias, robust=True)
     return position
@@ -148,6 +153,7 @@ _COLUMNS = (
     "correlation_id",
     "causation_id",
     "actor",
+    "traceparent",
 )
 
 

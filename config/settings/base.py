@@ -45,9 +45,11 @@ INSTALLED_APPS = [
     "projections",
     "api",
     "bus",
+    "observability",
 ]
 
 MIDDLEWARE = [
+    "observability.middleware.RequestObservabilityMiddleware",  # first: request id, metrics, log line (ADR 0024)
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -255,10 +257,18 @@ HEALTH_MAX_LAG_SECONDS = env_int("HEALTH_MAX_LAG_SECONDS", 60, minimum=1)
 # /health/ready runs its checks at most this often per process (ADR 0023); 0 runs them every time.
 HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 3, minimum=0)
 
+# Observability (ADR 0024): one JSON object per log line with LOG_FORMAT=json (the production
+# default), metrics at /metrics behind ``Authorization: Bearer $METRICS_TOKEN`` when it is set.
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", pattern=r"json|text", meaning="json or text")
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "observability.logging.JsonFormatter"},
+        "text": {"()": "observability.logging.TextFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {
         "handlers": ["console"],
         "level": env_choice(

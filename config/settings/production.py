@@ -7,6 +7,7 @@ otherwise, so a bare ``gunicorn config.wsgi`` gets it (ADR 0022).
 import os
 
 os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("LOG_FORMAT", "json")  # one JSON object per line for the log shipper (ADR 0024)
 
 from django.core.exceptions import ImproperlyConfigured
 

@@ -38,6 +38,8 @@ class OutboxEvent(GuardedModel):
     correlation_id = models.UUIDField()
     causation_id = models.UUIDField(null=True)
     actor = models.CharField(max_length=150)
+    # W3C trace context of the command that wrote the event, when tracing is on (ADR 0024).
+    traceparent = models.CharField(max_length=55, null=True, blank=True)  # noqa: DJ001 (NULL: not traced)
 
     class Meta:
         db_table = "outbox_event"

@@ -11,6 +11,7 @@ from config.databases import write_alias
 from orders_write import clock, outbox
 from orders_write.errors import VersionConflict
 from orders_write.models.guard import service_write_scope
+from orders_write.services._observed import observed
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -48,6 +49,9 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
             clock.frozen_at(clock.now()),
         ):
             return func(*args, **kwargs)
+
+    # Metrics, log line, span (ADR 0024); a private step (``_place``) is observed by its public service.
+    return run if func.__name__.startswith("_") else observed(run)
 
     return run
 

@@ -18,6 +18,7 @@ from orders_write.models import Customer, IdempotencyRecord, Order, OrderLine, P
 from orders_write.models.catalog import SKU_MAX_LENGTH
 from orders_write.models.inserts import insert_instances
 from orders_write.services._command import CommandResult, command
+from orders_write.services._observed import observed
 from orders_write.services._order_aggregate import event_fields, snapshot
 from orders_write.services._validation import FieldErrors
 
@@ -30,6 +31,7 @@ class LineInput:
     quantity: int
 
 
+@observed  # validation and idempotent replays happen before ``_place``'s transaction (ADR 0024)
 def order_place(
     *,
     customer_id: int,

@@ -10,6 +10,7 @@ held back, and a failing stream is isolated and parked (``runtime.parking``).
 """
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from config.databases import read_alias
+from observability import tracing
+from observability.batches import report_batch
 from projections.models import Checkpoint
 from projections.runtime import parking, receivers
 from projections.runtime.checkpoints import ensure_checkpoints, move, position_of
@@ -157,7 +160,8 @@ def drain_batch(consumer: Consumer, *, batch_size: int) -> BatchResult:
 
 def _apply_batch(consumer: Consumer, batch_size: int) -> BatchResult:
     using = read_alias()
-    with transaction.atomic(using=using):
+    started = time.perf_counter()
+    with tracing.batch_span(consumer.name) as span, transaction.atomic(using=using):
         _end_if_abandoned(using)
         checkpoint = (
             Checkpoint.objects.using(using).select_for_update(skip_locked=True).filter(projection=consumer.name).first()
@@ -166,7 +170,9 @@ def _apply_batch(consumer: Consumer, batch_size: int) -> BatchResult:
             return BatchResult(events=0, locked_elsewhere=True)
         position = position_of(checkpoint)
         batch = event_store().read_batch(after=position, event_types=consumer.event_types(), limit=batch_size)
+        tracing.link_events(span, (event.traceparent for event in batch.events))  # ADR 0024
         now = timezone.now()
+        ready = []
         with connections[using].cursor() as cursor:
             parking.retry_due(consumer, cursor, up_to=position, using=using)
             held = parking.held_streams(consumer, using=using)
@@ -179,4 +185,7 @@ def _apply_batch(consumer: Consumer, batch_size: int) -> BatchResult:
         move(checkpoint, batch.end)
         checkpoint.heartbeat_at = now
         checkpoint.save(using=using)
-        return BatchResult(events=len(batch.events), more=batch.more(batch_size) and batch.end != position)
+        result = BatchResult(events=len(batch.events), more=batch.more(batch_size) and batch.end != position)
+    # After the commit: metrics and the batch's log line with its correlation ids (ADR 0024).
+    report_batch(consumer, batch.events, seconds=time.perf_counter() - started, held=len(batch.events) - len(ready))
+    return result

@@ -5,7 +5,7 @@ from typing import Any
 
 COLUMNS = (
     "position, aggregate_type, aggregate_id, aggregate_version, event_type, schema_version, payload, occurred_at, "
-    "correlation_id"
+    "correlation_id, traceparent"
 )
 HEAD = "SELECT COALESCE(MAX(position), 0) FROM outbox_event"
 _HISTORY = """

@@ -58,6 +58,7 @@ class StoredEvent:
     event: "Event | UndecodableEvent"
     event_id: uuid.UUID | None = None
     correlation_id: uuid.UUID | None = None
+    traceparent: str | None = None  # the writing command's trace context, when tracing was on (ADR 0024)
 
     @property
     def at(self) -> Position:
@@ -103,7 +104,8 @@ def stored_event(timeline: int, txid: int, event_id: uuid.UUID | None, row: Sequ
     """Build (or reuse) the stored event of an outbox row read in ``COLUMNS`` order."""
     if event_id is not None and (cached := _DECODED.get(event_id)) is not None:
         return cached
-    position, aggregate_type, aggregate_id, version, event_type, schema_version, payload, occurred_at, correlation = row
+    (position, aggregate_type, aggregate_id, version, event_type, schema_version, payload, occurred_at, correlation,
+     traceparent) = row  # fmt: skip
     if isinstance(payload, str):  # SQLite (and a text cast) return JSON as text
         payload = json.loads(payload)
     stored = StoredEvent(
@@ -117,6 +119,7 @@ def stored_event(timeline: int, txid: int, event_id: uuid.UUID | None, row: Sequ
         event=_decode(event_type, schema_version, payload),
         event_id=event_id,
         correlation_id=_uuid(correlation),
+        traceparent=traceparent,
     )
     if event_id is not None:
         with _DECODED_LOCK:
