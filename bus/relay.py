@@ -19,6 +19,7 @@ Failures are told apart (ADR 0019):
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ from bus.config import CONNECT_TIMEOUT_SECONDS, Bus, bus
 from bus.messages import Message, message_of
 from bus.stream import StreamUnfit, checked_stream
 from events.codec import EVENT_TYPES
+from observability.instruments import record_bus_publish
 from projections.runtime.consumer import ReceiverUnavailable, Relay
 from projections.store import StoredEvent
 
@@ -70,11 +72,17 @@ class NatsRelay(Relay):
         current = bus()
         messages = [message_of(stored, current) for stored in events]
         budget = CONNECT_TIMEOUT_SECONDS * 2 + current.ack_timeout_seconds + 1
+        started = time.perf_counter()
         try:
             with self._one_batch_at_a_time:
                 self._loop.run(self._publish(current, messages), timeout=budget)
         except TimeoutError:
+            record_bus_publish("timeout", time.perf_counter() - started, count=len(messages))
             raise ReceiverUnavailable(f"NATS at {current.url}: no answer within {budget} s") from None
+        except Exception:
+            record_bus_publish("failed", time.perf_counter() - started, count=len(messages))
+            raise
+        record_bus_publish("published", time.perf_counter() - started, count=len(messages))
 
     def close(self) -> None:
         """Drop the connection (tests, commands); the next batch connects again."""

@@ -146,10 +146,11 @@ def record_webhook_endpoint_disabled() -> None:
     webhook_endpoints_disabled_total.inc()
 
 
-def record_bus_publish(outcome: str, seconds: float | None = None) -> None:
-    """For the NATS relay: one publish and its ``outcome`` (one of ``BUS_OUTCOMES``)."""
+def record_bus_publish(outcome: str, seconds: float | None = None, *, count: int = 1) -> None:
+    """For the NATS relay: ``count`` publishes (a batch, acknowledged together) and their ``outcome``
+    (one of ``BUS_OUTCOMES``); ``seconds`` is how long the batch took."""
     if outcome not in BUS_OUTCOMES:
         raise ValueError(f"bus outcome {outcome!r} is not one of {BUS_OUTCOMES}")
-    bus_publishes_total.labels(outcome).inc()
+    bus_publishes_total.labels(outcome).inc(count)
     if seconds is not None:
         bus_publish_duration_seconds.labels(outcome).observe(seconds)

@@ -8,6 +8,7 @@ import json
 
 import pytest
 from django.core.management import call_command
+from prometheus_client import REGISTRY
 
 from bus.messages import CORRELATION_ID, EVENT_TYPE, MSG_ID, POSITION
 from config.databases import read_alias
@@ -29,11 +30,17 @@ def outbox_in_commit_order(relay) -> list:
     ]
 
 
+def published_so_far() -> float:
+    return REGISTRY.get_sample_value("orders_bus_publishes_total", {"outcome": "published"}) or 0.0
+
+
 def test_every_event_of_a_seeded_shop_lands_once_in_commit_order(nats_relay):
     seed_shop()
     outbox = outbox_in_commit_order(nats_relay)
+    published_before = published_so_far()
 
     assert drain("nats", batch_size=7) == len(outbox)  # small batches: many acks, several batches
+    assert published_so_far() - published_before == len(outbox)  # orders_bus_publishes_total counts each one
 
     messages = stream_messages()
     assert [m.headers[MSG_ID] for m in messages] == [str(e.event_id) for e in outbox]

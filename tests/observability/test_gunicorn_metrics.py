@@ -22,15 +22,15 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from prometheus_client.mmap_dict import MmapedDict
-from rest_framework.authtoken.models import Token
 
+from api.tokens import api_token_issue
 from bench import stack
 from projections.runtime.registry import consumers
 from tests.api.conftest import make_user
 from tests.observability.scraping import samples, unbounded_labels, value
 
 ROUND = 16
-MAX_ROUNDS = 6
+MAX_ROUNDS = 10
 TOKEN = "metrics-test-token-0123456789"
 
 
@@ -80,6 +80,15 @@ def _post(url: str, token: str, body: dict) -> int:
         return response.status
 
 
+def _get(url: str, token: str) -> int:
+    request = urllib.request.Request(url, headers={"Authorization": f"Token {token}", "Connection": "close"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
 def scrape(base: str) -> dict:
     request = urllib.request.Request(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -99,7 +108,7 @@ def placed_per_process(metrics_dir: Path) -> dict[int, float]:
 
 def test_metrics_sum_both_workers_and_lag_moves_with_the_drain(web, customer, sku):
     base, env, metrics_dir, child = web
-    token = Token.objects.create(user=make_user(superuser=True)).key
+    token = api_token_issue(user=make_user(superuser=True))[1]
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{base}/metrics", timeout=30)
     assert refused.value.code == 401
@@ -107,12 +116,20 @@ def test_metrics_sum_both_workers_and_lag_moves_with_the_drain(web, customer, sk
     before = scrape(base)
     body = {"customer_id": customer, "lines": [{"sku": sku, "quantity": 1}]}
     placed = 0
-    with ThreadPoolExecutor(max_workers=ROUND) as pool:
-        # Rounds of concurrent placements until both workers have placed some (the kernel picks the worker).
-        for _ in range(MAX_ROUNDS):
+    with ThreadPoolExecutor(max_workers=ROUND + 1) as pool:
+        # Rounds of concurrent placements until both workers have placed some. On an idle machine one
+        # worker can win every accept, so after the first round a read that waits for an undrained
+        # position (read-your-writes, about 2 s) holds whichever worker takes it while the round runs.
+        for round_number in range(MAX_ROUNDS):
+            blocker = None
+            if round_number:
+                blocker = pool.submit(_get, f"{base}/api/orders/?min_position={placed}", token)
+                time.sleep(0.3)
             statuses = list(pool.map(lambda _: _post(f"{base}/api/orders/", token, body), range(ROUND)))
             assert statuses == [201] * ROUND
             placed += ROUND
+            if blocker is not None:
+                assert blocker.result() == 503  # nothing drains: the wait ran out, holding its worker
             if len(placed_per_process(metrics_dir)) == 2:
                 break
     per_process = placed_per_process(metrics_dir)
