@@ -246,6 +246,7 @@ class StreamWatcher:
 
     async def _watch(self) -> None:
         import nats
+        from nats.js.api import DeliverPolicy
 
         client = await nats.connect(self.url)
 
@@ -254,7 +255,10 @@ class StreamWatcher:
             event = json.loads(message.data)
             self.arrivals.append((event["event_id"], arrived, event["occurred_at"]))
 
-        await client.jetstream().subscribe(self.subjects, cb=on_message, ordered_consumer=True)
+        # Only what is published from now on: the catalogue's events went out before the load.
+        await client.jetstream().subscribe(
+            self.subjects, cb=on_message, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW
+        )
         self.ready.set()
         while not self.stopping.is_set():
             await asyncio.sleep(0.1)
