@@ -113,6 +113,7 @@ OUTBOX_NUDGE = env_str("OUTBOX_NUDGE", "projections.tasks.nudge")
 CONSUMERS = [
     "projections.order_views.OrderViews",
     "projections.sales.Sales",
+    "projections.reports.Reports",  # rollups by day, month and year (ADR 0021)
 ]
 
 # A cache every process shares (web, qcluster workers): the drain's debounce mark and
