@@ -1,8 +1,16 @@
 """Time every dashboard page, CSV export and admin list page on the development server.
 
-Run on demand against an already seeded PostgreSQL database (see bench/pages.md)::
+Run on demand against a seeded PostgreSQL database (see bench/pages.md), or let it seed one::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_pages .venv/bin/python -m bench.pages
+    .venv/bin/python -m bench.pages --database bench_pages --seed 100000   # seed_log, then drain and time
+    .venv/bin/python -m bench.pages --database bench_reports --no-drain     # time it as it is
+
+Without ``DATABASE_URL`` it times ``bench_pages`` on ``postgres://postgres@127.0.0.1:5432``
+(``bench/stack.py``); ``--database`` names another database on the server of ``DATABASE_URL``.
+``--seed ORDERS [--days 730]`` (re)creates it with ``bench/seed_log.py --lifecycle full`` first,
+at any size. ``--fill`` fills the read tables by SQL (``bench/fill_read_tables.py``) instead of
+the drain, for a database too big to drain in the time at hand (reads only).
 
 What it does, in order:
 
@@ -64,11 +72,12 @@ from datetime import UTC, datetime, timedelta
 from http.client import HTTPConnection
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = str(ROOT / "manage.py")
 BENCH_USER = "bench"
+DEFAULT_DATABASE = "bench_pages"
 
 # ---------------------------------------------------------------------------------------------
 # Helper side: runs inside Django (``--helper discover`` / ``--profile``), never in the timing process.
@@ -95,21 +104,34 @@ def discover_pages() -> list[dict]:
     from django.contrib import admin
     from django.urls import reverse
 
+    from config.admin_paginator import MAX_PAGES
     from orders_read.dashboard.export import TABLES
     from orders_read.models import OrderSummary
 
     today = datetime.now(UTC).date()
     week = {"from": (today - timedelta(days=6)).isoformat(), "to": today.isoformat()}
+    quarter = {"from": (today - timedelta(days=89)).isoformat(), "to": today.isoformat()}
     year = {"from": (today - timedelta(days=365)).isoformat(), "to": today.isoformat()}
+    ten_years = {"from": (today - timedelta(days=3652)).isoformat(), "to": today.isoformat()}
 
     pages = [
         _page("dashboard", "dashboard (default: last 30 days)", "/dashboard/"),
         _page("dashboard", "dashboard 7 days", "/dashboard/" + _q(**week)),
+        _page("dashboard", "dashboard 90 days", "/dashboard/" + _q(**quarter)),
         _page("dashboard", "dashboard 366 days", "/dashboard/" + _q(**year)),
+        _page("dashboard", "dashboard this year", "/dashboard/" + _q(range="this_year")),
+        _page("dashboard", "dashboard last 12 months", "/dashboard/" + _q(range="last_12_months")),
+        _page("dashboard", "dashboard all time", "/dashboard/" + _q(range="all_time")),
     ]
     for key in TABLES:
         pages.append(_page("dashboard", f"csv {key} (30 days)", f"/dashboard/export/{key}.csv", "csv"))
         pages.append(_page("dashboard", f"csv {key} (366 days)", f"/dashboard/export/{key}.csv" + _q(**year), "csv"))
+        pages.append(
+            _page("dashboard", f"csv {key} (all time)", f"/dashboard/export/{key}.csv" + _q(range="all_time"), "csv")
+        )
+    pages.append(_page("api", "api summary 30 days", "/api/reports/summary/", "json"))
+    pages.append(_page("api", "api summary 10 years", "/api/reports/summary/" + _q(**ten_years), "json"))
+    pages.append(_page("api", "api top customers 366 days", "/api/reports/top-customers/" + _q(**year), "json"))
 
     # Values that make the filtered variants hit real rows.
     orders = _write_side_value("SELECT count(*) FROM orders_write_order")
@@ -121,9 +143,10 @@ def discover_pages() -> list[dict]:
     sku = _write_side_value("SELECT sku FROM orders_write_product ORDER BY sku LIMIT 1") or "X"
 
     def deep_pages(rows: int, per_page: int = 50) -> list[tuple[str, str]]:
-        # The middle page (1,000 of 100,000 orders) and the last one, which every list's first
-        # page links to: a page is an OFFSET, read and thrown away, so it costs its depth.
-        last = max(2, math.ceil(rows / per_page))
+        # The middle page and the last one the list offers, which its first page links to: a page
+        # is an OFFSET, read and thrown away, so it costs its depth. The admin offers at most
+        # MAX_PAGES pages (config/admin_paginator.py); a deeper number answers a redirect.
+        last = max(2, min(MAX_PAGES, math.ceil(rows / per_page)))
         return [(f"late page {max(2, last // 2)}", _q(p=max(2, last // 2))), (f"last page {last}", _q(p=last))]
 
     extra: dict[str, list[tuple[str, str]]] = {
@@ -527,11 +550,31 @@ def report(pages: list[dict], budget: float, header: str) -> tuple[str, list[dic
     return "\n".join(lines), failing
 
 
+def prepare_database(args: argparse.Namespace) -> None:
+    """Point ``DATABASE_URL`` at ``--database`` (on the server it names), seeding it first with ``--seed``."""
+    if args.seed or args.database or not os.environ.get("DATABASE_URL"):
+        from bench import stack  # psycopg: only this preparation needs it, never the timing
+
+        name = args.database or DEFAULT_DATABASE
+        if args.seed:
+            started = time.perf_counter()
+            command = [sys.executable, "-m", "bench.seed_log", name, "--orders", str(args.seed)]
+            command += ["--days", str(args.days), "--lifecycle", "full"]
+            if subprocess.run(command, cwd=ROOT).returncode:
+                sys.exit("bench.seed_log failed")
+            print(f"seeded {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+        os.environ["DATABASE_URL"] = stack.database_url(name)
+    if not os.environ["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
+        sys.exit("DATABASE_URL must name a PostgreSQL server (postgres://…)")
+    name = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
+    if args.fill and subprocess.run([sys.executable, "-m", "bench.fill_read_tables", name], cwd=ROOT).returncode:
+        sys.exit("bench.fill_read_tables failed")
+
+
 def run(args: argparse.Namespace) -> int:
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        sys.exit("DATABASE_URL must name the seeded PostgreSQL database (postgres://…)")
+    prepare_database(args)
     env = server_env(os.environ)
-    if not args.no_drain and not args.list:
+    if not args.no_drain and not args.fill and not args.list:
         started = time.perf_counter()
         out = manage(env, "drain_projections")
         summary = " / ".join(out.split("\n")).strip(" /")
@@ -605,6 +648,17 @@ def main() -> int:
     parser.add_argument("--only", help="regular expression: time only pages whose name or URL matches")
     parser.add_argument("--list", action="store_true", help="list the pages and exit")
     parser.add_argument("--no-drain", action="store_true", help="skip manage.py drain_projections")
+    parser.add_argument(
+        "--database",
+        help=f"time this database on the server of DATABASE_URL (default: DATABASE_URL's own, else {DEFAULT_DATABASE})",
+    )
+    parser.add_argument("--seed", type=int, metavar="ORDERS", help="(re)create the database with bench/seed_log.py")
+    parser.add_argument("--days", type=int, default=730, help="with --seed: the days the orders spread over (730)")
+    parser.add_argument(
+        "--fill",
+        action="store_true",
+        help="fill the read tables by SQL (bench/fill_read_tables.py) instead of draining: reads only",
+    )
     parser.add_argument("--json", help="also write every sample to this file")
     parser.add_argument(
         "--analyze",

@@ -15,6 +15,7 @@ position each, so the log interleaves aggregates as a live shop's would.
 
     .venv/bin/python -m bench.seed_log bench_reads --orders 1000000 --lifecycle placed
     .venv/bin/python -m bench.seed_log bench_log --orders 250000 --lifecycle full
+    .venv/bin/python -m bench.seed_log bench_reports --orders 1000000 --days 730 --lifecycle full
 
 The database is (re)created on the PostgreSQL server of ``DATABASE_URL`` (``bench/stack.py``).
 Standard library, psycopg and the ``events`` package (plain Python) only; migrations run in a
@@ -80,13 +81,18 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=500)
     parser.add_argument("--heavy-orders", type=int, default=2_000, help="orders of customer 1")
     parser.add_argument("--lifecycle", choices=("placed", "full"), default="placed")
+    parser.add_argument("--days", type=int, default=365, help="the orders spread evenly over this many days")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    if args.orders < 1 or args.days < 1:
+        parser.error("--orders and --days must be at least 1")
 
     started = time.monotonic()
     url = stack.create_database(args.database)
     stack.migrate(stack.stack_env(url))
-    loader = LogLoader(url, seed=args.seed, lifecycle=args.lifecycle, now=datetime.now(UTC))
+    loader = LogLoader(
+        url, seed=args.seed, lifecycle=args.lifecycle, now=datetime.now(UTC), window=timedelta(days=args.days)
+    )
     loader.load_catalogue(customers=args.customers, products=args.products)
     loader.load_orders(args.orders, heavy_orders=args.heavy_orders)
     loader.finish()
@@ -97,7 +103,8 @@ def main() -> None:
 
 
 class LogLoader:
-    def __init__(self, url: str, *, seed: int, lifecycle: str, now: datetime) -> None:
+    def __init__(self, url: str, *, seed: int, lifecycle: str, now: datetime, window: timedelta = WINDOW) -> None:
+        self.window = window
         self.connection = psycopg.connect(url)
         self.random = random.Random(seed)
         self.lifecycle = lifecycle
@@ -107,7 +114,7 @@ class LogLoader:
         self.events = 0
 
     def load_catalogue(self, *, customers: int, products: int) -> None:
-        start = self.now - WINDOW - timedelta(days=1)
+        start = self.now - self.window - timedelta(days=1)
         customer_rows, product_rows, events = [], [], []
         for n in range(1, customers + 1):
             name = f"Customer {n:06d}"
@@ -129,13 +136,13 @@ class LogLoader:
             self._copy_events(events)
 
     def load_orders(self, count: int, *, heavy_orders: int) -> None:
-        """Place ``count`` orders over the last year, a chunk per transaction, events in time order."""
-        step = WINDOW / count
+        """Place ``count`` orders over the window (a year by default), a chunk per transaction, events in time order."""
+        step = self.window / count
         heavy = set(self.random.sample(range(count), k=min(heavy_orders, count)))
         for chunk_start in range(0, count, CHUNK_ORDERS):
             orders, lines, events = [], [], []
             for index in range(chunk_start, min(count, chunk_start + CHUNK_ORDERS)):
-                placed_at = self.now - WINDOW + step * index
+                placed_at = self.now - self.window + step * index
                 customer = self.customers[0] if index in heavy else self.random.choice(self.customers[1:])
                 order, order_lines, order_events = self._order(index + 1, customer, placed_at)
                 orders.append(order)

@@ -48,6 +48,11 @@ MAX_DISCOUNT_AMOUNT = MAX_PRICE * MAX_QUANTITY * MAX_LINES
 # day (and product or customer), so this bounds both the answer and the rows read.
 MAX_RANGE_DAYS = 366
 
+# The longest range a summary covers (the API's ``/reports/summary/``, the dashboard): ten years,
+# leap days included. Totals, status counts and rankings are read from whole months (and years)
+# plus the edge days (ADR 0021), so this bounds the rows read at about 120 months.
+MAX_SUMMARY_RANGE_DAYS = 3653
+
 # The most rows one list read returns (order lists, a customer's recent orders, the rankings,
 # the dashboard's CSV exports): each is one index range read, kept short.
 MAX_PAGE_SIZE = 100

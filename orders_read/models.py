@@ -144,3 +144,123 @@ class CustomerSales(models.Model):
 
     def __str__(self) -> str:
         return f"Customer {self.customer_id} on {self.day}"
+
+
+# Rollups (projections/reports.py, ADR 0021) ----------------------------------------------------
+# Sums over the orders of a UTC day, month or year, so that a report over any range reads a number
+# of rows bounded by the days and months in it, never by its orders. Each equals the same figure
+# computed from ``order_summary`` and the per-day tables above (verify_projections checks it).
+# ``month`` is the first day of its month, ``year`` the first day of its year.
+
+
+class OrderStatusDay(models.Model):
+    """Orders placed on a UTC day, by their current status (moved on every transition)."""
+
+    pk = models.CompositePrimaryKey("day", "status")
+    day = models.DateField()
+    status = models.CharField(max_length=16)
+    orders = models.IntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "order_status_day"
+        verbose_name = "orders by day and status"
+        verbose_name_plural = "orders by day and status"
+
+    def __str__(self) -> str:
+        return f"{self.status} on {self.day}"
+
+
+class OrderStatusMonth(models.Model):
+    """Orders placed in a UTC month, by their current status."""
+
+    pk = models.CompositePrimaryKey("month", "status")
+    month = models.DateField()
+    status = models.CharField(max_length=16)
+    orders = models.IntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "order_status_month"
+        verbose_name = "orders by month and status"
+        verbose_name_plural = "orders by month and status"
+
+    def __str__(self) -> str:
+        return f"{self.status} in {self.month:%Y-%m}"
+
+
+class MonthlySales(models.Model):
+    """``daily_sales`` summed over a UTC month."""
+
+    month = models.DateField(primary_key=True)
+    orders = models.IntegerField()
+    revenue = models.BigIntegerField()
+    cancellations = models.IntegerField()
+    discount_total = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "monthly_sales"
+        verbose_name = "monthly sales"
+        verbose_name_plural = "monthly sales"
+
+    def __str__(self) -> str:
+        return f"Sales in {self.month:%Y-%m}"
+
+
+class ProductSalesMonth(models.Model):
+    """``product_sales`` summed over a UTC month (non-cancelled orders)."""
+
+    pk = models.CompositePrimaryKey("month", "sku")
+    month = models.DateField()
+    sku = models.CharField(max_length=64)
+    product_name = models.CharField(max_length=200)
+    units = models.IntegerField()
+    revenue = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "product_sales_month"
+        verbose_name = "product sales by month"
+        verbose_name_plural = "product sales by month"
+
+    def __str__(self) -> str:
+        return f"{self.sku} in {self.month:%Y-%m}"
+
+
+class CustomerSalesMonth(models.Model):
+    """``customer_sales`` summed over a UTC month."""
+
+    pk = models.CompositePrimaryKey("month", "customer_id")
+    month = models.DateField()
+    customer_id = models.BigIntegerField()
+    orders = models.IntegerField()
+    revenue = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "customer_sales_month"
+        verbose_name = "customer sales by month"
+        verbose_name_plural = "customer sales by month"
+
+    def __str__(self) -> str:
+        return f"Customer {self.customer_id} in {self.month:%Y-%m}"
+
+
+class CustomerSalesYear(models.Model):
+    """``customer_sales`` summed over a UTC year: a customer ranking over a year reads one row per customer."""
+
+    pk = models.CompositePrimaryKey("year", "customer_id")
+    year = models.DateField()
+    customer_id = models.BigIntegerField()
+    orders = models.IntegerField()
+    revenue = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "customer_sales_year"
+        verbose_name = "customer sales by year"
+        verbose_name_plural = "customer sales by year"
+
+    def __str__(self) -> str:
+        return f"Customer {self.customer_id} in {self.year:%Y}"

@@ -114,3 +114,23 @@ class SalesOrderState(models.Model):
 
     def __str__(self) -> str:
         return f"order {self.order_id} v{self.version}"
+
+
+class ReportsOrderState(models.Model):
+    """What the reports projection has counted per order (DDL in migration 0008; see ``reports``)."""
+
+    order_id = models.BigIntegerField(primary_key=True)
+    version = models.IntegerField()
+    customer_id = models.BigIntegerField()
+    day = models.DateField()
+    status = models.CharField(max_length=16)
+    total = models.BigIntegerField()
+    discount = models.BigIntegerField()
+    lines = models.TextField()
+
+    class Meta:
+        managed = False
+        db_table = "reports_order_state"
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} v{self.version}"

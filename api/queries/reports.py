@@ -10,19 +10,37 @@ from rest_framework.response import Response
 from api.base import QueryApi, ReadParams
 from api.permissions import any_of
 from api.schema import QUERY_HEADERS, errors
-from config.limits import MAX_PAGE_SIZE, MAX_RANGE_DAYS
+from config.limits import MAX_PAGE_SIZE, MAX_RANGE_DAYS, MAX_SUMMARY_RANGE_DAYS
 from config.rights import VIEW_REPORTS
 from events import OrderStatus
 from orders_read import queries
-from orders_read.models import CustomerSales, CustomerStats, DailySales, ProductSales
+from orders_read.models import (
+    CustomerSales,
+    CustomerSalesMonth,
+    CustomerSalesYear,
+    CustomerStats,
+    DailySales,
+    MonthlySales,
+    OrderStatusDay,
+    OrderStatusMonth,
+    ProductSales,
+    ProductSalesMonth,
+)
 from projections.runtime.registry import consumers
 from projections.runtime.status import STATES, consumer_health, redact_failures
 
 DEFAULT_RANGE_DAYS = 30
+ROLLUPS = (OrderStatusDay, OrderStatusMonth, MonthlySales, ProductSalesMonth, CustomerSalesMonth, CustomerSalesYear)
 
 
 class RangeParams(ReadParams):
-    """``from`` and ``to`` (inclusive UTC days); by default the last 30 days up to today."""
+    """``from`` and ``to`` (inclusive UTC days); by default the last 30 days up to today.
+
+    ``max_days`` is the longest range accepted: a year for a daily series or a ranking, ten years
+    for the summary (read from monthly rollups, ADR 0021).
+    """
+
+    max_days = MAX_RANGE_DAYS
 
     start = serializers.DateField(required=False, help_text="First UTC day, inclusive (YYYY-MM-DD).")
     end = serializers.DateField(required=False, help_text="Last UTC day, inclusive (YYYY-MM-DD).")
@@ -38,9 +56,13 @@ class RangeParams(ReadParams):
         start = attrs.pop("from", None) or end - min(timedelta(days=DEFAULT_RANGE_DAYS - 1), end - date.min)
         if start > end:
             raise serializers.ValidationError({"from": ["must not be after to"]})
-        if (end - start).days + 1 > MAX_RANGE_DAYS:
-            raise serializers.ValidationError({"from": [f"a range spans at most {MAX_RANGE_DAYS} days"]})
+        if (end - start).days + 1 > self.max_days:
+            raise serializers.ValidationError({"from": [f"a range spans at most {self.max_days} days"]})
         return {**attrs, "start": start, "end": end}
+
+
+class SummaryParams(RangeParams):
+    max_days = MAX_SUMMARY_RANGE_DAYS
 
 
 class RankingParams(RangeParams):
@@ -49,7 +71,7 @@ class RankingParams(RangeParams):
 
 class ReportApi(QueryApi):
     permission_classes = [any_of(VIEW_REPORTS)]
-    reads = (DailySales, ProductSales, CustomerSales, CustomerStats)
+    reads = (DailySales, ProductSales, CustomerSales, CustomerStats, *ROLLUPS)
 
 
 def _documented(summary: str, response, params=RangeParams):
@@ -83,9 +105,13 @@ class SummaryOutput(Totals):
 
 
 class SummaryApi(ReportApi):
-    params_class = RangeParams
+    params_class = SummaryParams
 
-    @_documented("Orders, revenue, average order value and orders by status", SummaryOutput)
+    @_documented(
+        f"Orders, revenue, average order value and orders by status (ranges up to {MAX_SUMMARY_RANGE_DAYS} days)",
+        SummaryOutput,
+        SummaryParams,
+    )
     def get(self, request):
         start, end = self.params["start"], self.params["end"]
         return Response({"from": start, "to": end, **queries.sales_summary(start=start, end=end)})

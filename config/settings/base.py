@@ -130,6 +130,7 @@ OUTBOX_NUDGE = env_str("OUTBOX_NUDGE", "projections.tasks.nudge")
 CONSUMERS = [
     "projections.order_views.OrderViews",
     "projections.sales.Sales",
+    "projections.reports.Reports",  # rollups by day, month and year (ADR 0021)
 ]
 
 # The event bus (bus/, ADR 0019): when NATS_URL is set, a relay publishes every event to the

@@ -1,10 +1,11 @@
 """Everything the dashboard shows for one range, read through the selectors and formatted.
 
-The page costs the same fixed list of reads whatever the data size, each one index range or
-pre-aggregated table: the daily series of the range and of the previous one (``daily_sales``),
-the status breakdown (``order_summary`` by ``placed_at``), the product and customer rankings
-(``product_sales``, ``customer_sales``), the newest orders (``order_summary`` by
-``placed_at``), and the projections' health (see ``freshness``).
+The page costs the same fixed list of reads whatever the data size, each bounded by the days
+and months of the range, never by its orders: the series (``daily_sales``, or ``monthly_sales``
+beyond ``MAX_RANGE_DAYS``), the previous range's totals, the status breakdown and the product
+and customer rankings (the rollups: whole years and months plus the edge days, ADR 0021), the
+newest orders (``order_summary`` by ``placed_at``, ten rows), and the projections' health
+(see ``freshness``).
 """
 
 from typing import Any
@@ -42,6 +43,7 @@ def dashboard_figures(day_range: DayRange) -> dict[str, Any]:
     daily = compared["series"]
     return {
         "currency": currency,
+        "series_unit": "month" if compared["by_month"] else "day",
         "kpis": kpi_cards(compared["current"], compared["previous"], currency=currency, previous_days=day_range.days),
         "previous_range": DayRange(compared["previous_start"], compared["previous_end"]),
         "daily": [_with_money(row, currency, "revenue", "average_order_value") for row in daily],

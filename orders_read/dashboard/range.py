@@ -1,8 +1,10 @@
 """The dashboard's date range: named presets, the GET form for a custom range, and the fallback.
 
-Days are UTC, as in the day tables, and ranges are inclusive and at most ``MAX_RANGE_DAYS``
-long, like the API's reports. Bad input never fails the page: the form shows what is wrong and
-the dashboard shows the default preset instead.
+Days are UTC, as in the day tables, and ranges are inclusive and at most
+``MAX_SUMMARY_RANGE_DAYS`` long, like the API's summary; "all time" starts on the first day with
+an order. The figures come from the rollups, so a long range costs a few months' rows (ADR 0021).
+Bad input never fails the page: the form shows what is wrong and the dashboard shows the default
+preset instead.
 """
 
 from collections.abc import Callable
@@ -15,7 +17,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import QueryDict
 from django.utils import timezone
 
-from config.limits import MAX_RANGE_DAYS
+from config.limits import MAX_SUMMARY_RANGE_DAYS
+from orders_read.queries.rollups import first_sales_day
 
 EARLIEST_DAY = date(2000, 1, 1)
 LATEST_DAY = date(2099, 12, 31)
@@ -56,6 +59,21 @@ def _last_month(today: date) -> DayRange:
     return DayRange(end.replace(day=1), end)
 
 
+def _last_12_months(today: date) -> DayRange:
+    """From the day after this date a year ago up to today (365 or 366 days)."""
+    try:
+        year_ago = today.replace(year=today.year - 1)
+    except ValueError:  # 29 February
+        year_ago = today.replace(year=today.year - 1, day=28)
+    return DayRange(year_ago + timedelta(days=1), today)
+
+
+def _all_time(today: date) -> DayRange:
+    """From the first day with an order (today when there is none) up to today."""
+    first = first_sales_day() or today
+    return DayRange(min(max(first, EARLIEST_DAY), today), today)
+
+
 PRESETS: dict[str, tuple[str, Callable[[date], DayRange]]] = {
     "today": ("Today", _last(1)),
     "last_7_days": ("Last 7 days", _last(7)),
@@ -64,6 +82,8 @@ PRESETS: dict[str, tuple[str, Callable[[date], DayRange]]] = {
     "last_month": ("Last month", _last_month),
     "last_90_days": ("Last 90 days", _last(90)),
     "this_year": ("This year", lambda today: DayRange(today.replace(month=1, day=1), today)),
+    "last_12_months": ("Last 12 months", _last_12_months),
+    "all_time": ("All time", _all_time),
 }
 DEFAULT_PRESET = "last_30_days"
 DEFAULT_SPAN_DAYS = 30
@@ -122,8 +142,8 @@ class RangeForm(forms.Form):
         start = start or end - timedelta(days=DEFAULT_SPAN_DAYS - 1)
         if start > end:
             self.add_error("to", "The last day must not be before the first.")
-        elif (end - start).days + 1 > MAX_RANGE_DAYS:
-            self.add_error("from", f"A range spans at most {MAX_RANGE_DAYS} days.")
+        elif (end - start).days + 1 > MAX_SUMMARY_RANGE_DAYS:
+            self.add_error("from", f"A range spans at most {MAX_SUMMARY_RANGE_DAYS} days.")
         else:
             data["day_range"] = DayRange(start, end)
         return data

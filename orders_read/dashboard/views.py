@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from config.limits import MAX_PAGE_SIZE, MAX_RANGE_DAYS
+from config.limits import MAX_PAGE_SIZE, MAX_SUMMARY_RANGE_DAYS
 from orders_read.dashboard.access import reports_required
 from orders_read.dashboard.export import TABLES
 from orders_read.dashboard.figures import dashboard_figures
@@ -31,7 +31,7 @@ def dashboard(request):
             {"key": key, "label": label, "current": key == choice.preset} for key, (label, _) in PRESETS.items()
         ],
         "default_preset_label": PRESETS[DEFAULT_PRESET][0],
-        "max_range_days": MAX_RANGE_DAYS,
+        "max_range_days": MAX_SUMMARY_RANGE_DAYS,
         "export_max_rows": MAX_PAGE_SIZE,
         "exports": {key: table.title for key, table in TABLES.items()},
         "export_query": day_range.query(),

@@ -36,6 +36,9 @@ from tests.api.draining import drain_settled
 
 AUTH = 2
 WATERMARK = 2
+# The reports read the per-day tables (sales) and the rollups (reports, ADR 0021): the
+# checkpoints, then one watermark per projection.
+REPORTS_WATERMARK = 3
 START = datetime(2024, 1, 1, 9, 0, tzinfo=UTC)
 RANGE = {"from": date(2024, 1, 1), "to": date(2024, 2, 29)}
 WRITE_TABLES = tuple(
@@ -123,20 +126,20 @@ ENDPOINTS = {
         lambda shop, client: (f"/api/orders/{shop.history}/history/", {"as_of": "2030-01-01T00:00:00Z"}),
         AUTH + 1 + 2,
     ),
-    # daily_sales totals, then the status counts of order_summary.
-    "report-summary": (lambda shop, client: ("/api/reports/summary/", RANGE), AUTH + WATERMARK + 2),
-    "report-daily-sales": (lambda shop, client: ("/api/reports/daily-sales/", RANGE), AUTH + WATERMARK + 1),
+    # The totals (months and edge days), then the status counts (the same, by status).
+    "report-summary": (lambda shop, client: ("/api/reports/summary/", RANGE), AUTH + REPORTS_WATERMARK + 2),
+    "report-daily-sales": (lambda shop, client: ("/api/reports/daily-sales/", RANGE), AUTH + REPORTS_WATERMARK + 1),
     "report-top-products": (
         lambda shop, client: ("/api/reports/top-products/", {**RANGE, "limit": 100}),
-        AUTH + WATERMARK + 1,
+        AUTH + REPORTS_WATERMARK + 1,
     ),
     "report-top-customers": (
         lambda shop, client: ("/api/reports/top-customers/", {**RANGE, "limit": 100}),
-        AUTH + WATERMARK + 1,
+        AUTH + REPORTS_WATERMARK + 1,
     ),
-    # Both projections' watermarks (checkpoints + 2), then the health: checkpoints, parked
+    # Every projection's watermark (checkpoints + 3), then the health: checkpoints, parked
     # streams, the head and one lag count per projection.
-    "projections": (lambda shop, client: ("/api/projections/", {}), AUTH + 1 + 2 + 3 + 2),
+    "projections": (lambda shop, client: ("/api/projections/", {}), AUTH + 1 + 3 + 3 + 3),
 }
 
 

@@ -109,6 +109,17 @@ def test_pages_requests_every_dashboard_and_admin_page(seeded_log, harness_env):
     assert "| orders_write.order | `/admin/orders_write/order/` | 200 |" in output
 
 
+def test_pages_seeds_its_own_shop_fills_the_read_tables_and_stays_within_the_admin_page_cap(prefix, harness_env):
+    output = run_harness(
+        harness_env, "pages", "--database", f"{prefix}_pages", "--seed", "120", "--days", "400", "--fill",
+        "--warmup", "0", "--repeat", "1", "--ignore-budget", "--only", "dashboard|api|outbox",
+    )  # fmt: skip
+    for row in ("| dashboard all time | `/dashboard/?range=all_time` | 200 |", "| api summary 10 years |",
+                "| csv top-customers (all time) |", "| orders_write.outboxevent last page "):  # fmt: skip
+        assert row in output
+    assert "**not 200**" not in output and "| 302 |" not in output
+
+
 def test_writes_compares_the_service_with_the_crud_baseline(prefix, harness_env):
     output = run_harness(
         harness_env, "writes", "--database", f"{prefix}_writes", "--orders", "5", "--rounds", "2", "--warmup", "2",
