@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "orders_read",
     "projections",
     "api",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -113,7 +114,15 @@ OUTBOX_NUDGE = env_str("OUTBOX_NUDGE", "projections.tasks.nudge")
 CONSUMERS = [
     "projections.order_views.OrderViews",
     "projections.sales.Sales",
+    "webhooks.fanout.WebhookFanOut",
 ]
+
+# Webhooks (ADR 0020): http targets and private/loopback/link-local addresses only when allowed.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOK_TIMEOUT_SECONDS = 10
+WEBHOOK_RETRY_BASE_SECONDS = float(env_int("WEBHOOK_RETRY_BASE_MS", 5000, minimum=1)) / 1000
+WEBHOOK_RETRY_FOR_SECONDS = env_int("WEBHOOK_RETRY_FOR_SECONDS", 3 * 24 * 3600, minimum=1)
+WEBHOOK_DELIVERY_THREADS = env_int("WEBHOOK_DELIVERY_THREADS", 8, minimum=1)
 
 # A cache every process shares (web, qcluster workers): the drain's debounce mark and
 # django-q2's monitor live here. The database by default, Redis when REDIS_URL is set.
