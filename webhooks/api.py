@@ -6,10 +6,10 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
-from rest_framework.views import APIView
 
+from api.base import QueryApi
 from api.permissions import any_of
-from api.schema import errors
+from api.schema import QUERY_HEADERS, errors
 from config.databases import read_alias
 from config.limits import MAX_BIGINT
 from config.rights import MANAGE_WEBHOOKS
@@ -74,6 +74,11 @@ class DeliveryOutput(serializers.Serializer):
         return delivery.next_attempt_at.isoformat() if delivery.state == WebhookDelivery.PENDING else None
 
 
+def _documented(*, parameters=(), **kwargs):
+    """``extend_schema`` with the headers every operation may answer (WWW-Authenticate, Retry-After, position)."""
+    return extend_schema(parameters=[*parameters, *QUERY_HEADERS], **kwargs)
+
+
 def _validated(serializer_class, data, **kwargs):
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
@@ -84,7 +89,9 @@ def _refused(refused: TargetRefused) -> ValidationError:
     return ValidationError({"url": [f"not an allowed webhook target: {refused}"]})
 
 
-class WebhookApi(APIView):
+class WebhookApi(QueryApi):
+    """Reads and changes of webhook configuration: nothing to wait for, the outbox head as position."""
+
     permission_classes = [any_of(MANAGE_WEBHOOKS)]
 
     def endpoint(self, webhook_id: int) -> WebhookEndpoint:
@@ -99,14 +106,18 @@ class WebhookApi(APIView):
 
 
 class WebhookListApi(WebhookApi):
-    @extend_schema(
-        summary="Webhook endpoints", responses={200: EndpointOutput(many=True), **errors()}, tags=["webhooks"]
+    @_documented(
+        operation_id="webhook_list",
+        summary="Webhook endpoints",
+        responses={200: EndpointOutput(many=True), **errors(400)},
+        tags=["webhooks"],
     )
     def get(self, request):
         endpoints = WebhookEndpoint.objects.using(read_alias()).order_by("pk")
         return Response({"results": EndpointOutput(endpoints, many=True).data, "next": None})
 
-    @extend_schema(
+    @_documented(
+        operation_id="webhook_create",
         summary="Add a webhook endpoint",
         request=EndpointInput,
         responses={201: CreatedOutput, **errors(400)},
@@ -128,11 +139,17 @@ class WebhookListApi(WebhookApi):
 
 
 class WebhookDetailApi(WebhookApi):
-    @extend_schema(summary="One webhook endpoint", responses={200: EndpointOutput, **errors(404)}, tags=["webhooks"])
+    @_documented(
+        operation_id="webhook_detail",
+        summary="One webhook endpoint",
+        responses={200: EndpointOutput, **errors(400, 404)},
+        tags=["webhooks"],
+    )
     def get(self, request, webhook_id: int):
         return Response(EndpointOutput(self.endpoint(webhook_id)).data)
 
-    @extend_schema(
+    @_documented(
+        operation_id="webhook_change",
         summary="Change a webhook endpoint",
         request=EndpointInput(partial=True),
         responses={200: EndpointOutput, **errors(400, 404)},
@@ -150,9 +167,10 @@ class WebhookDetailApi(WebhookApi):
             raise _refused(refused) from None
         return Response(EndpointOutput(endpoint).data)
 
-    @extend_schema(
+    @_documented(
+        operation_id="webhook_delete",
         summary="Delete a webhook endpoint and its delivery log",
-        responses={204: None, **errors(404)},
+        responses={204: None, **errors(400, 404)},
         tags=["webhooks"],
     )
     def delete(self, request, webhook_id: int):
@@ -161,10 +179,11 @@ class WebhookDetailApi(WebhookApi):
 
 
 class RotateSecretApi(WebhookApi):
-    @extend_schema(
+    @_documented(
+        operation_id="webhook_rotate_secret",
         summary="Rotate the signing secret (the old one signs too for 24 h)",
         request=None,
-        responses={200: CreatedOutput, **errors(404)},
+        responses={200: CreatedOutput, **errors(400, 404)},
         tags=["webhooks"],
     )
     def post(self, request, webhook_id: int):
@@ -187,7 +206,8 @@ class DeliveryParams(StrictSerializer):
 
 
 class DeliveryListApi(WebhookApi):
-    @extend_schema(
+    @_documented(
+        operation_id="webhook_deliveries",
         summary="An endpoint's deliveries, newest first",
         parameters=[DeliveryParams],
         responses={200: DeliveryOutput(many=True), **errors(400, 404)},
@@ -210,8 +230,12 @@ class DeliveryListApi(WebhookApi):
 
 
 class ResendApi(WebhookApi):
-    @extend_schema(
-        summary="Send one delivery again", request=None, responses={202: None, **errors(404)}, tags=["webhooks"]
+    @_documented(
+        operation_id="webhook_delivery_resend",
+        summary="Send one delivery again",
+        request=None,
+        responses={202: None, **errors(400, 404)},
+        tags=["webhooks"],
     )
     def post(self, request, webhook_id: int, delivery_id: int):
         endpoint = self.endpoint(webhook_id)
@@ -234,7 +258,8 @@ class ReplayInput(StrictSerializer):
 
 
 class ReplayApi(WebhookApi):
-    @extend_schema(
+    @_documented(
+        operation_id="webhook_replay",
         summary="Send an endpoint every event again from a position or a time",
         request=ReplayInput,
         responses={202: None, **errors(400, 404)},

@@ -13,7 +13,7 @@ from rest_framework.utils.urls import replace_query_param
 
 from api.base import QueryApi
 from api.permissions import any_of
-from api.schema import errors
+from api.schema import QUERY_HEADERS, errors
 from config.limits import MAX_BIGINT
 from config.rights import VIEW_EVENTS
 from events import EVENT_TYPES
@@ -94,8 +94,9 @@ class EventFeedApi(QueryApi):
     params_class = FeedParams
 
     @extend_schema(
+        operation_id="event_feed",
         summary="Events in commit order, cursor-paginated, with long-polling",
-        parameters=[FeedParams],
+        parameters=[FeedParams, *QUERY_HEADERS],
         responses={200: FeedPageOutput, **errors(400)},
         tags=["events"],
     )
