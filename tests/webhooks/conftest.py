@@ -19,5 +19,11 @@ def private_targets(settings):
 
 
 @pytest.fixture(autouse=True)
-def empty_tables(transactional_db):
+def webhooks_relay(settings):
+    """The suite's settings leave the relay out (config/settings/test.py); production has it."""
+    settings.CONSUMERS = [*settings.CONSUMERS, "webhooks.fanout.WebhookFanOut"]
+
+
+@pytest.fixture(autouse=True)
+def empty_tables(transactional_db, webhooks_relay):
     empty_read_tables()
