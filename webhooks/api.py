@@ -7,7 +7,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from api.base import QueryApi
+from api.base import QueryApi, ReadParams
 from api.permissions import any_of
 from api.schema import QUERY_HEADERS, errors
 from config.databases import read_alias
@@ -74,6 +74,16 @@ class DeliveryOutput(serializers.Serializer):
         return delivery.next_attempt_at.isoformat() if delivery.state == WebhookDelivery.PENDING else None
 
 
+class EndpointPage(serializers.Serializer):
+    results = EndpointOutput(many=True)
+    next = serializers.URLField(allow_null=True, help_text="Always null: every endpoint is on one page.")
+
+
+class DeliveryPage(serializers.Serializer):
+    results = DeliveryOutput(many=True)
+    next = serializers.URLField(allow_null=True, help_text="The next (older) page, or null on the last.")
+
+
 def _documented(*, parameters=(), **kwargs):
     """``extend_schema`` with the headers every operation may answer (WWW-Authenticate, Retry-After, position)."""
     return extend_schema(parameters=[*parameters, *QUERY_HEADERS], **kwargs)
@@ -109,7 +119,8 @@ class WebhookListApi(WebhookApi):
     @_documented(
         operation_id="webhook_list",
         summary="Webhook endpoints",
-        responses={200: EndpointOutput(many=True), **errors(400)},
+        parameters=[ReadParams],
+        responses={200: EndpointPage, **errors(400, 503)},
         tags=["webhooks"],
     )
     def get(self, request):
@@ -210,7 +221,7 @@ class DeliveryListApi(WebhookApi):
         operation_id="webhook_deliveries",
         summary="An endpoint's deliveries, newest first",
         parameters=[DeliveryParams],
-        responses={200: DeliveryOutput(many=True), **errors(400, 404)},
+        responses={200: DeliveryPage, **errors(400, 404)},
         tags=["webhooks"],
     )
     def get(self, request, webhook_id: int):
