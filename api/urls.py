@@ -8,9 +8,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from api.commands import catalog as catalog_commands
 from api.commands import orders as order_commands
 from api.errors import json_not_found
+from api.queries import events as event_queries
 from api.queries import orders as order_queries
 from api.queries import reports
 from api.routing import resource
+from webhooks import api as webhooks_api
 
 app_name = "api"
 
@@ -43,6 +45,18 @@ urlpatterns = [
     path("reports/top-products/", reports.TopProductsApi.as_view(), name="report-top-products"),
     path("reports/top-customers/", reports.TopCustomersApi.as_view(), name="report-top-customers"),
     path("projections/", reports.ProjectionsApi.as_view(), name="projections"),
+    # Events out (ADR 0020): the feed and webhook endpoints.
+    path("events/", event_queries.EventFeedApi.as_view(), name="event-feed"),
+    path("webhooks/", webhooks_api.WebhookListApi.as_view(), name="webhook-list"),
+    path("webhooks/<int:webhook_id>/", webhooks_api.WebhookDetailApi.as_view(), name="webhook-detail"),
+    path("webhooks/<int:webhook_id>/rotate-secret/", webhooks_api.RotateSecretApi.as_view(), name="webhook-rotate"),
+    path("webhooks/<int:webhook_id>/deliveries/", webhooks_api.DeliveryListApi.as_view(), name="webhook-deliveries"),
+    path(
+        "webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/resend/",
+        webhooks_api.ResendApi.as_view(),
+        name="webhook-resend",
+    ),
+    path("webhooks/<int:webhook_id>/replay/", webhooks_api.ReplayApi.as_view(), name="webhook-replay"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", docs_csp(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
     path("redoc/", docs_csp(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),

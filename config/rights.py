@@ -34,3 +34,10 @@ def sees_customer_contacts(user) -> bool:
 def codename(right: str) -> str:
     """Return the codename part of ``right`` ("manage_orders"), as ``Meta.permissions`` declares it."""
     return right.partition(".")[2]
+
+
+# Read the event feed (``GET /api/events/``): every event of every order, customer and product.
+VIEW_EVENTS = "webhooks.view_events"
+
+# Create, change and delete webhook endpoints, see their deliveries, resend and replay.
+MANAGE_WEBHOOKS = "webhooks.manage_webhooks"

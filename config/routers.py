@@ -11,7 +11,7 @@ code asks ``config.databases.read_alias()``/``write_alias()`` rather than naming
 
 from django.db import DEFAULT_DB_ALIAS
 
-READ_SIDE_APPS = {"orders_read", "projections", "django_cache"}
+READ_SIDE_APPS = {"orders_read", "projections", "django_cache", "webhooks"}  # webhooks: ADR 0020
 READ_ALIAS = "read"
 
 

@@ -24,7 +24,12 @@ WAIT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 READ_YOUR_WRITES_OUTCOMES = ("reached", "lagging")
 # What a webhook relay or the NATS relay reports per delivery attempt (their apps record them).
-WEBHOOK_OUTCOMES = ("delivered", "failed", "timeout", "rejected")  # rejected: a 4xx the relay will not retry
+WEBHOOK_OUTCOMES = (
+    "delivered",
+    "failed",
+    "timeout",
+    "rejected",
+)  # rejected: the receiver refused (4xx, a redirect) or the target was refused
 BUS_OUTCOMES = ("published", "failed", "timeout")
 _OUTCOME = re.compile(r"[a-z][a-z_]{0,39}")  # "ok" or a stable error code: lower-case words, never data
 

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "api",
     "bus",
     "observability",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -131,6 +132,7 @@ CONSUMERS = [
     "projections.order_views.OrderViews",
     "projections.sales.Sales",
     "projections.reports.Reports",  # rollups by day, month and year (ADR 0021)
+    "webhooks.fanout.WebhookFanOut",
 ]
 
 # The event bus (bus/, ADR 0019): when NATS_URL is set, a relay publishes every event to the
@@ -159,6 +161,13 @@ NATS_MAX_MSG_SIZE = env_int("NATS_MAX_MSG_SIZE", 0, minimum=0)
 # relay's retry horizon (the relay refuses a stream whose window is shorter; bus.stream).
 NATS_DUPLICATE_WINDOW_SECONDS = env_int("NATS_DUPLICATE_WINDOW_SECONDS", 900, minimum=1)
 NATS_ACK_TIMEOUT_SECONDS = env_int("NATS_ACK_TIMEOUT_SECONDS", 5, minimum=1)
+
+# Webhooks (ADR 0020): http targets and private/loopback/link-local addresses only when allowed.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOK_TIMEOUT_SECONDS = 10
+WEBHOOK_RETRY_BASE_SECONDS = float(env_int("WEBHOOK_RETRY_BASE_MS", 5000, minimum=1)) / 1000
+WEBHOOK_RETRY_FOR_SECONDS = env_int("WEBHOOK_RETRY_FOR_SECONDS", 3 * 24 * 3600, minimum=1)
+WEBHOOK_DELIVERY_THREADS = env_int("WEBHOOK_DELIVERY_THREADS", 8, minimum=1)
 
 # A cache every process shares (web, qcluster workers): the drain's debounce mark and
 # django-q2's monitor live here. The database by default, Redis when REDIS_URL is set.

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from api.permissions import READ_ORDERS
-from config.rights import MANAGE_CATALOG, MANAGE_ORDERS, VIEW_REPORTS
+from config.rights import MANAGE_CATALOG, MANAGE_ORDERS, MANAGE_WEBHOOKS, VIEW_EVENTS, VIEW_REPORTS
 from tests.api.conftest import client_for, make_user
 from tests.api.test_schema import documented_operations, generated_schema
 
@@ -48,8 +48,24 @@ RIGHTS = {
     "top_products": {VIEW_REPORTS},
     "top_customers": {VIEW_REPORTS},
     "projections": {VIEW_REPORTS},
+    # events out (ADR 0020)
+    "event_feed": {VIEW_EVENTS},
+    **{
+        operation: {MANAGE_WEBHOOKS}
+        for operation in (
+            "webhook_list",
+            "webhook_create",
+            "webhook_detail",
+            "webhook_change",
+            "webhook_delete",
+            "webhook_rotate_secret",
+            "webhook_deliveries",
+            "webhook_delivery_resend",
+            "webhook_replay",
+        )
+    },
 }
-ALL_RIGHTS = (MANAGE_ORDERS, MANAGE_CATALOG, VIEW_REPORTS)
+ALL_RIGHTS = (MANAGE_ORDERS, MANAGE_CATALOG, VIEW_REPORTS, VIEW_EVENTS, MANAGE_WEBHOOKS)
 
 
 def outbox_count() -> int:

@@ -1,0 +1,114 @@
+"""The event feed ``GET /api/events/``: the outbox as public events in commit order (CONTRACT "Events out").
+
+Read straight from the outbox through the event store (``projections.store.feed``), so there is
+no projection to wait for. ``next`` is always present: the cursor after the last event, or the
+same one when there were none, so a client can poll (or long-poll with ``wait``) forever from
+where it was. Bodies are ``public_event`` (the current schema, upcast on read). See ADR 0020.
+"""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from api.base import QueryApi
+from api.permissions import any_of
+from api.schema import QUERY_HEADERS, errors
+from config.limits import MAX_BIGINT
+from config.rights import VIEW_EVENTS
+from events import EVENT_TYPES
+from projections.store import START
+from projections.store.feed import InvalidFeedCursor, decode_cursor, encode_cursor, wait_for_page
+from projections.store.public import public_event
+
+MAX_FEED_PAGE = 500
+MAX_WAIT_SECONDS = 25
+
+
+class FeedParams(serializers.Serializer):
+    after = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="A cursor from a previous page's `next`; the start of the log if absent.",
+    )
+    types = serializers.CharField(
+        required=False, max_length=2000, help_text="Comma-separated event types (`OrderShipped,OrderCancelled`)."
+    )
+    aggregate_type = serializers.ChoiceField(
+        required=False, choices=sorted({event_class.aggregate_type for event_class in EVENT_TYPES.values()})
+    )
+    aggregate_id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_BIGINT)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_FEED_PAGE, default=100)
+    wait = serializers.FloatField(
+        required=False,
+        min_value=0,
+        max_value=MAX_WAIT_SECONDS,
+        default=0,
+        help_text="Seconds to long-poll for at least one event when there is none yet.",
+    )
+
+    def validate_after(self, value: str):
+        try:
+            return decode_cursor(value)
+        except InvalidFeedCursor:
+            raise serializers.ValidationError("not a cursor this API gave out") from None
+
+    def validate_types(self, value: str) -> frozenset[str]:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = sorted(set(names) - set(EVENT_TYPES))
+        if unknown:
+            raise serializers.ValidationError(f"unknown event types: {', '.join(unknown)}")
+        if not names:
+            raise serializers.ValidationError("name at least one event type, or leave the parameter out")
+        return frozenset(names)
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["unknown parameter"] for name in unknown})
+        if "aggregate_id" in attrs and "aggregate_type" not in attrs:
+            raise serializers.ValidationError({"aggregate_type": ["required with aggregate_id"]})
+        return attrs
+
+
+class PublicEventOutput(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    type = serializers.CharField()
+    schema_version = serializers.IntegerField()
+    position = serializers.IntegerField()
+    aggregate_type = serializers.CharField()
+    aggregate_id = serializers.IntegerField()
+    aggregate_version = serializers.IntegerField()
+    occurred_at = serializers.DateTimeField()
+    correlation_id = serializers.UUIDField(allow_null=True)
+    data = serializers.DictField()
+
+
+class FeedPageOutput(serializers.Serializer):
+    results = PublicEventOutput(many=True)
+    next = serializers.URLField(help_text="Always present: poll it for what comes after this page.")
+
+
+class EventFeedApi(QueryApi):
+    permission_classes = [any_of(VIEW_EVENTS)]
+    params_class = FeedParams
+
+    @extend_schema(
+        operation_id="event_feed",
+        summary="Events in commit order, cursor-paginated, with long-polling",
+        parameters=[FeedParams, *QUERY_HEADERS],
+        responses={200: FeedPageOutput, **errors(400)},
+        tags=["events"],
+    )
+    def get(self, request):
+        params = self.params
+        page = wait_for_page(
+            wait=params["wait"],
+            after=params.get("after", START),
+            event_types=params.get("types") or frozenset(EVENT_TYPES),
+            aggregate_type=params.get("aggregate_type"),
+            aggregate_id=params.get("aggregate_id"),
+            limit=params["limit"],
+        )
+        next_url = replace_query_param(request.build_absolute_uri(), "after", encode_cursor(page.end))
+        return Response({"results": [public_event(stored) for stored in page.events], "next": next_url})

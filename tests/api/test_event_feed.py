@@ -1,0 +1,184 @@
+"""The event feed: commit order, no gap or duplicate across pages, late commits waited for, long-poll."""
+
+import threading
+import time
+
+import psycopg
+import pytest
+from django.db import connection
+
+from config.rights import VIEW_EVENTS
+from orders_write.services import LineInput, order_confirm, order_place
+from tests.api.conftest import client_for, make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HELD_LOCK = 4343
+
+
+@pytest.fixture
+def feed_client(transactional_db):
+    return client_for(make_user(VIEW_EVENTS))
+
+
+def place(customer_id: int, sku: str) -> int:
+    return order_place(customer_id=customer_id, lines=[LineInput(sku=sku, quantity=1)]).order_id
+
+
+def read_all(client, url: str) -> tuple[list[dict], str]:
+    """Follow ``next`` until a page comes back empty; return every event and the last ``next``."""
+    events = []
+    while True:
+        body = client.get(url).json()
+        if not body["results"]:
+            return events, body["next"]
+        events += body["results"]
+        url = body["next"]
+
+
+def outbox_ids() -> list[str]:
+    """Every event id in commit order (``(txid, position)``, the drain's order)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT event_id FROM outbox_event ORDER BY txid, position")
+        return [str(row[0]) for row in cursor.fetchall()]
+
+
+def test_paging_across_new_commits_has_no_gap_and_no_duplicate(feed_client, customer, sku):
+    for _ in range(4):
+        order_confirm(order_id=place(customer, sku))
+    first, next_url = read_all(feed_client, "/api/events/?limit=3")
+    assert next_url.startswith("http://testserver/api/events/?") and "limit=3" in next_url
+    for _ in range(3):
+        place(customer, sku)
+    second, _ = read_all(feed_client, next_url)
+
+    ids = [event["event_id"] for event in first + second]
+    assert len(ids) == len(set(ids)), "no duplicate"
+    assert ids == outbox_ids(), "every event, in commit order"
+    assert first[0].keys() == {
+        "event_id",
+        "type",
+        "schema_version",
+        "position",
+        "aggregate_type",
+        "aggregate_id",
+        "aggregate_version",
+        "occurred_at",
+        "correlation_id",
+        "data",
+    }
+
+
+def test_filters_and_an_empty_page_keep_the_cursor(feed_client, customer, sku):
+    order_id = place(customer, sku)
+    order_confirm(order_id=order_id)
+    place(customer, sku)
+    body = feed_client.get(
+        f"/api/events/?types=OrderConfirmed,OrderPlaced&aggregate_type=order&aggregate_id={order_id}"
+    ).json()
+    assert [(e["type"], e["aggregate_id"]) for e in body["results"]] == [
+        ("OrderPlaced", order_id),
+        ("OrderConfirmed", order_id),
+    ]
+    empty = feed_client.get(body["next"]).json()
+    assert empty["results"] == [] and empty["next"] == body["next"], "no events: the same cursor again"
+
+
+def test_an_open_transaction_at_an_earlier_position_is_waited_for(feed_client, make_customer, sku):
+    early_customer, held_customer = make_customer(), make_customer(name="Held Writer")
+    place(early_customer, sku)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.customer_id = {held_customer} THEN PERFORM pg_advisory_lock_shared({HELD_LOCK}); "
+            f"PERFORM pg_advisory_unlock_shared({HELD_LOCK}); END IF; RETURN NEW; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER test_hold AFTER INSERT ON orders_write_order FOR EACH ROW EXECUTE FUNCTION test_hold()"
+        )
+    holder = psycopg.connect(
+        f"host=127.0.0.1 port={connection.settings_dict['PORT']} user=postgres "
+        f"dbname={connection.settings_dict['NAME']}",
+        autocommit=True,
+    )
+    holder.execute("SELECT pg_advisory_lock(%s)", [HELD_LOCK])
+    held: dict = {}
+    writer = threading.Thread(target=lambda: held.update(order_id=place(held_customer, sku)) or connection.close())
+    try:
+        writer.start()
+        _wait_until_blocked(holder)
+        later = [place(early_customer, sku) for _ in range(2)]
+        before, next_url = read_all(feed_client, "/api/events/")
+        assert {e["aggregate_id"] for e in before if e["aggregate_type"] == "order"}.isdisjoint(later), (
+            "the later commits are held back behind the open transaction, not served past it"
+        )
+        holder.execute("SELECT pg_advisory_unlock(%s)", [HELD_LOCK])
+        writer.join(timeout=30)
+        after, _ = read_all(feed_client, next_url)
+    finally:
+        holder.close()
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER test_hold ON orders_write_order; DROP FUNCTION test_hold()")
+    orders = [e["aggregate_id"] for e in after if e["type"] == "OrderPlaced"]
+    assert orders == [held["order_id"], *later], "the held order comes first, then the later ones"
+    assert [e["event_id"] for e in before + after] == outbox_ids()
+
+
+def _wait_until_blocked(holder) -> None:
+    for _ in range(300):
+        if holder.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()[0]:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the held writer never reached its lock")
+
+
+def test_wait_returns_within_100_ms_of_a_commit(feed_client, customer, sku):
+    _, next_url = read_all(feed_client, "/api/events/")
+    answered: dict = {}
+
+    def long_poll():
+        answered["body"] = feed_client.get(next_url + "&wait=10").json()
+        answered["at"] = time.monotonic()
+        connection.close()
+
+    poller = threading.Thread(target=long_poll)
+    poller.start()
+    time.sleep(0.5)
+    order_id = place(customer, sku)
+    committed = time.monotonic()
+    poller.join(timeout=15)
+    assert [e["aggregate_id"] for e in answered["body"]["results"]] == [order_id]
+    assert answered["at"] - committed < 0.1, f"answered {answered['at'] - committed:.3f} s after the commit"
+
+
+def test_an_empty_long_poll_ends_after_wait(feed_client):
+    started = time.monotonic()
+    body = feed_client.get("/api/events/?wait=0.3").json()
+    assert body["results"] == [] and 0.3 <= time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=501", "limit"),
+        ("limit=0", "limit"),
+        ("wait=26", "wait"),
+        ("wait=-1", "wait"),
+        ("types=Nope", "types"),
+        ("after=garbage!", "after"),
+        ("after=MS4yLg", "after"),
+        ("aggregate_id=3", "aggregate_type"),
+        ("aggregate_type=planet", "aggregate_type"),
+        ("colour=red", "colour"),
+    ],
+)
+def test_bad_parameters_are_a_400_naming_the_field(feed_client, query, field):
+    response = feed_client.get(f"/api/events/?{query}")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error" and field in error["details"]
+
+
+def test_the_feed_needs_the_view_events_right(transactional_db):
+    assert client_for(make_user()).get("/api/events/").status_code == 403
+    assert client_for(None).get("/api/events/").status_code == 401

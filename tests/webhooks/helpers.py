@@ -1,0 +1,30 @@
+"""Creating endpoints through the API and running the webhook pipeline until a condition holds."""
+
+import time
+from collections.abc import Callable
+
+from config.rights import MANAGE_WEBHOOKS
+from projections.runtime.loop import drain
+from tests.api.conftest import client_for, make_user
+from webhooks.delivery import deliver_due
+
+
+def webhook_client():
+    return client_for(make_user(MANAGE_WEBHOOKS))
+
+
+def create_endpoint(client, url: str, event_types: list[str] | None = None) -> dict:
+    response = client.post("/api/webhooks/", {"url": url, "event_types": event_types or []}, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def run_until(done: Callable[[], bool], timeout: float = 20) -> None:
+    """Fan out and deliver (in this thread) until ``done()`` or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError("the webhooks were not delivered in time")
+        drain("webhooks")
+        if not deliver_due():
+            time.sleep(0.02)

@@ -1,0 +1,98 @@
+"""A real webhook receiver on 127.0.0.1 (``http.server`` in a thread) that records what it got.
+
+It verifies nothing itself: tests check the recorded requests with the Standard Webhooks
+reference library. ``failing`` aggregate ids get a 500; ``redirect_to`` answers every request
+with a 302 there; ``stop()`` and ``start()`` take it down and bring it back on the same port.
+"""
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+    status: int
+
+    @property
+    def event(self) -> dict:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    port: int = 0
+    failing: set[int] = field(default_factory=set)
+    redirect_to: str | None = None
+    delay: float = 0.0
+    requests: list[Received] = field(default_factory=list)
+    max_in_flight_per_order: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight: dict[int, int] = {}
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def start(self) -> "Receiver":
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver._handle(self, body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def _handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        event = json.loads(body)
+        order = event["aggregate_id"] if event["aggregate_type"] == "order" else None
+        with self._lock:
+            self._in_flight[order] = self._in_flight.get(order, 0) + 1
+            if order is not None:
+                self.max_in_flight_per_order = max(self.max_in_flight_per_order, self._in_flight[order])
+        try:
+            if self.delay:
+                time.sleep(self.delay)
+            if self.redirect_to:
+                status = 302
+            elif order in self.failing:
+                status = 500
+            else:
+                status = 204
+            with self._lock:
+                self.requests.append(Received({k.lower(): v for k, v in handler.headers.items()}, body, status))
+        finally:
+            with self._lock:
+                self._in_flight[order] -= 1
+        handler.send_response(status)
+        if self.redirect_to:
+            handler.send_header("Location", self.redirect_to)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    def accepted(self) -> list[Received]:
+        """The requests answered 2xx (not the failing orders' nor redirected ones)."""
+        with self._lock:
+            return [request for request in self.requests if 200 <= request.status < 300]

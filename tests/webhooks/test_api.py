@@ -1,0 +1,121 @@
+"""The webhook API: endpoints, the secret shown once, SSRF refusals, the delivery log, resend, replay."""
+
+import pytest
+
+from orders_write.services import LineInput, order_confirm, order_place
+from projections.runtime.loop import drain
+from tests.api.conftest import client_for, make_user
+from tests.webhooks.helpers import create_endpoint, run_until, webhook_client
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_an_endpoint_is_created_changed_listed_and_deleted_and_its_secret_shown_once(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    client = webhook_client()
+    created = create_endpoint(client, "http://127.0.0.1:9/hooks", ["OrderShipped"])
+    assert created["secret"].startswith("whsec_") and created["event_types"] == ["OrderShipped"]
+    url = f"/api/webhooks/{created['webhook_id']}/"
+
+    changed = client.patch(url, {"enabled": False, "description": "erp"}, format="json").json()
+    assert changed["enabled"] is False and changed["description"] == "erp"
+    for body in (client.get(url).json(), client.get("/api/webhooks/").json()["results"][0]):
+        assert "secret" not in body and created["secret"] not in str(body)
+    assert client.delete(url).status_code == 204
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://127.0.0.1/hooks", "loopback"),
+        ("https://169.254.169.254/latest/meta-data/", "link-local"),
+        ("https://[::1]/hooks", "loopback"),
+        ("https://localhost/hooks", "127.0.0.1"),  # a name resolving to a private address
+        ("https://10.1.2.3/hooks", "private"),
+        ("http://example.com/hooks", "scheme must be https"),
+        ("https://user:pw@example.com/", "credentials"),
+    ],
+)
+def test_private_targets_and_plain_http_are_refused_with_a_400(url, reason):
+    response = webhook_client().post("/api/webhooks/", {"url": url}, format="json")
+    assert response.status_code == 400, response.json()
+    error = response.json()["error"]
+    assert error["code"] == "validation_error" and reason in error["details"]["url"][0]
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1/", "http://169.254.169.254/", "http://[::1]/"])
+def test_with_debug_http_is_allowed_but_private_addresses_are_not(settings, url):
+    settings.DEBUG = True
+    response = webhook_client().post("/api/webhooks/", {"url": url}, format="json")
+    assert response.status_code == 400 and "resolves to" in response.json()["error"]["details"]["url"][0]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"url": "not a url"}, "url"),
+        ({"url": "https://example.com/", "event_types": ["Nope"]}, "event_types[0]"),
+        ({"url": "https://example.com/", "colour": "red"}, "colour"),
+        ({}, "url"),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field(body, field):
+    response = webhook_client().post("/api/webhooks/", body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["error"]["details"]
+
+
+def test_webhooks_need_the_manage_webhooks_right(transactional_db):
+    assert client_for(make_user()).get("/api/webhooks/").status_code == 403
+    assert client_for(None).post("/api/webhooks/", {}, format="json").status_code == 401
+
+
+def test_a_redirect_is_not_followed(private_targets, receiver, customer, sku):
+    receiver.redirect_to = "http://169.254.169.254/latest/meta-data/"
+    create_endpoint(webhook_client(), receiver.url, ["OrderPlaced"])
+    order_place(customer_id=customer, lines=[LineInput(sku=sku, quantity=1)])
+    run_until(lambda: WebhookDelivery.objects.filter(attempts__gte=1).exists())
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.state == "pending" and delivery.status_code == 302
+    assert delivery.error == "HTTP 302: redirects are not followed"
+
+
+def test_a_target_turned_private_is_refused_at_delivery_time(private_targets, settings, receiver, customer, sku):
+    create_endpoint(webhook_client(), receiver.url, ["OrderPlaced"])
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    settings.DEBUG = True  # http allowed: the address is what is refused
+    order_place(customer_id=customer, lines=[LineInput(sku=sku, quantity=1)])
+    run_until(lambda: WebhookDelivery.objects.filter(attempts__gte=1).exists())
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.error == "target refused: 127.0.0.1 resolves to 127.0.0.1, a loopback address"
+    assert receiver.requests == []
+
+
+def test_the_delivery_log_resend_and_replay(private_targets, receiver, customer, sku):
+    client = webhook_client()
+    order_id = order_place(customer_id=customer, lines=[LineInput(sku=sku, quantity=1)]).order_id
+    drain("webhooks")  # the placement is past the relay before the endpoint exists
+    endpoint = create_endpoint(client, receiver.url, ["OrderPlaced", "OrderConfirmed"])  # after the placement
+    order_confirm(order_id=order_id)
+    run_until(lambda: len(receiver.requests) == 1)
+    base = f"/api/webhooks/{endpoint['webhook_id']}"
+
+    log = client.get(f"{base}/deliveries/?status=delivered").json()["results"]
+    assert [(d["event_type"], d["attempt"], d["status_code"], d["status"]) for d in log] == [
+        ("OrderConfirmed", 1, 204, "delivered")
+    ]
+    assert log[0]["duration_ms"] >= 0 and log[0]["next_attempt_at"] is None
+    assert client.get(f"{base}/deliveries/?status=odd").status_code == 400
+
+    assert client.post(f"{base}/deliveries/{log[0]['delivery_id']}/resend/").status_code == 202
+    run_until(lambda: len(receiver.requests) == 2)
+    assert receiver.requests[1].headers["webhook-id"] == receiver.requests[0].headers["webhook-id"]
+
+    assert client.post(f"{base}/replay/", {}, format="json").status_code == 400
+    assert client.post(f"{base}/replay/", {"from_position": 0}, format="json").status_code == 202
+    run_until(lambda: len(receiver.requests) == 4)
+    replayed = [(r.event["type"], r.event["aggregate_version"]) for r in receiver.requests[2:]]
+    assert replayed == [("OrderPlaced", 1), ("OrderConfirmed", 2)], "replay includes events before the endpoint"

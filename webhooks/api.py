@@ -1,0 +1,283 @@
+"""The webhook API under ``/api/webhooks/`` (CONTRACT "Events out"); right ``manage_webhooks``."""
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from api.base import QueryApi, ReadParams
+from api.permissions import any_of
+from api.schema import QUERY_HEADERS, errors
+from config.databases import read_alias
+from config.limits import MAX_BIGINT
+from config.rights import MANAGE_WEBHOOKS
+from events import EVENT_TYPES
+from webhooks import services
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.targets import TargetRefused
+
+DELIVERY_PAGE = 100
+
+
+class StrictSerializer(serializers.Serializer):
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise ValidationError({name: ["unknown field"] for name in unknown})
+        return attrs
+
+
+class EndpointInput(StrictSerializer):
+    url = serializers.URLField(max_length=2000)
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(EVENT_TYPES)), max_length=len(EVENT_TYPES), default=list
+    )
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    enabled = serializers.BooleanField(required=False)
+
+
+class EndpointOutput(serializers.Serializer):
+    webhook_id = serializers.IntegerField(source="pk")
+    url = serializers.CharField()
+    event_types = serializers.ListField(child=serializers.CharField())
+    description = serializers.CharField()
+    enabled = serializers.BooleanField()
+    disabled_reason = serializers.CharField()
+    failing_since = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class CreatedOutput(EndpointOutput):
+    secret = serializers.CharField(help_text="`whsec_…`: shown only here, keep it.")
+
+
+class DeliveryOutput(serializers.Serializer):
+    delivery_id = serializers.IntegerField(source="pk")
+    event_id = serializers.UUIDField()
+    event_type = serializers.CharField()
+    position = serializers.IntegerField()
+    aggregate_type = serializers.CharField()
+    aggregate_id = serializers.IntegerField()
+    aggregate_version = serializers.IntegerField()
+    status = serializers.CharField(source="state")
+    attempt = serializers.IntegerField(source="attempts")
+    status_code = serializers.IntegerField(allow_null=True)
+    duration_ms = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField()
+    next_attempt_at = serializers.SerializerMethodField()
+    last_attempt_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+    def get_next_attempt_at(self, delivery) -> str | None:
+        return delivery.next_attempt_at.isoformat() if delivery.state == WebhookDelivery.PENDING else None
+
+
+class EndpointPage(serializers.Serializer):
+    results = EndpointOutput(many=True)
+    next = serializers.URLField(allow_null=True, help_text="Always null: every endpoint is on one page.")
+
+
+class DeliveryPage(serializers.Serializer):
+    results = DeliveryOutput(many=True)
+    next = serializers.URLField(allow_null=True, help_text="The next (older) page, or null on the last.")
+
+
+def _documented(*, parameters=(), **kwargs):
+    """``extend_schema`` with the headers every operation may answer (WWW-Authenticate, Retry-After, position)."""
+    return extend_schema(parameters=[*parameters, *QUERY_HEADERS], **kwargs)
+
+
+def _validated(serializer_class, data, **kwargs):
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _refused(refused: TargetRefused) -> ValidationError:
+    return ValidationError({"url": [f"not an allowed webhook target: {refused}"]})
+
+
+class WebhookApi(QueryApi):
+    """Reads and changes of webhook configuration: nothing to wait for, the outbox head as position."""
+
+    permission_classes = [any_of(MANAGE_WEBHOOKS)]
+
+    def endpoint(self, webhook_id: int) -> WebhookEndpoint:
+        found = (
+            WebhookEndpoint.objects.using(read_alias()).filter(pk=webhook_id).first()
+            if webhook_id <= MAX_BIGINT
+            else None
+        )
+        if found is None:
+            raise Http404
+        return found
+
+
+class WebhookListApi(WebhookApi):
+    @_documented(
+        operation_id="webhook_list",
+        summary="Webhook endpoints",
+        parameters=[ReadParams],
+        responses={200: EndpointPage, **errors(400, 503)},
+        tags=["webhooks"],
+    )
+    def get(self, request):
+        endpoints = WebhookEndpoint.objects.using(read_alias()).order_by("pk")
+        return Response({"results": EndpointOutput(endpoints, many=True).data, "next": None})
+
+    @_documented(
+        operation_id="webhook_create",
+        summary="Add a webhook endpoint",
+        request=EndpointInput,
+        responses={201: CreatedOutput, **errors(400)},
+        tags=["webhooks"],
+    )
+    def post(self, request):
+        data = _validated(EndpointInput, request.data)
+        try:
+            endpoint, secret = services.endpoint_create(
+                url=data["url"], event_types=data["event_types"], description=data["description"]
+            )
+        except TargetRefused as refused:
+            raise _refused(refused) from None
+        if data.get("enabled") is False:
+            services.endpoint_change(endpoint, enabled=False)
+        response = Response({**EndpointOutput(endpoint).data, "secret": secret}, status=201)
+        response["Location"] = request.build_absolute_uri(f"/api/webhooks/{endpoint.pk}/")
+        return response
+
+
+class WebhookDetailApi(WebhookApi):
+    @_documented(
+        operation_id="webhook_detail",
+        summary="One webhook endpoint",
+        responses={200: EndpointOutput, **errors(400, 404)},
+        tags=["webhooks"],
+    )
+    def get(self, request, webhook_id: int):
+        return Response(EndpointOutput(self.endpoint(webhook_id)).data)
+
+    @_documented(
+        operation_id="webhook_change",
+        summary="Change a webhook endpoint",
+        request=EndpointInput(partial=True),
+        responses={200: EndpointOutput, **errors(400, 404)},
+        tags=["webhooks"],
+    )
+    def patch(self, request, webhook_id: int):
+        endpoint = self.endpoint(webhook_id)
+        data = _validated(EndpointInput, request.data, partial=True)
+        changes = {
+            name: data[name] for name in ("url", "event_types", "description", "enabled") if name in request.data
+        }
+        try:
+            services.endpoint_change(endpoint, **changes)
+        except TargetRefused as refused:
+            raise _refused(refused) from None
+        return Response(EndpointOutput(endpoint).data)
+
+    @_documented(
+        operation_id="webhook_delete",
+        summary="Delete a webhook endpoint and its delivery log",
+        responses={204: None, **errors(400, 404)},
+        tags=["webhooks"],
+    )
+    def delete(self, request, webhook_id: int):
+        self.endpoint(webhook_id).delete()
+        return Response(status=204)
+
+
+class RotateSecretApi(WebhookApi):
+    @_documented(
+        operation_id="webhook_rotate_secret",
+        summary="Rotate the signing secret (the old one signs too for 24 h)",
+        request=None,
+        responses={200: CreatedOutput, **errors(400, 404)},
+        tags=["webhooks"],
+    )
+    def post(self, request, webhook_id: int):
+        endpoint = self.endpoint(webhook_id)
+        secret = services.rotate_secret(endpoint)
+        return Response(
+            {
+                **EndpointOutput(endpoint).data,
+                "secret": secret,
+                "previous_secret_expires_at": endpoint.previous_secret_expires_at,
+            }
+        )
+
+
+class DeliveryParams(StrictSerializer):
+    status = serializers.ChoiceField(required=False, choices=[state for state, _ in WebhookDelivery.STATES])
+    cursor = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_BIGINT, help_text="From the previous page's `next`."
+    )
+
+
+class DeliveryListApi(WebhookApi):
+    @_documented(
+        operation_id="webhook_deliveries",
+        summary="An endpoint's deliveries, newest first",
+        parameters=[DeliveryParams],
+        responses={200: DeliveryPage, **errors(400, 404)},
+        tags=["webhooks"],
+    )
+    def get(self, request, webhook_id: int):
+        endpoint = self.endpoint(webhook_id)
+        params = _validated(DeliveryParams, request.query_params)
+        deliveries = WebhookDelivery.objects.using(read_alias()).filter(endpoint=endpoint).defer("body").order_by("-id")
+        if "status" in params:
+            deliveries = deliveries.filter(state=params["status"])
+        if "cursor" in params:
+            deliveries = deliveries.filter(id__lt=params["cursor"])
+        page = list(deliveries[: DELIVERY_PAGE + 1])
+        next_url = None
+        if len(page) > DELIVERY_PAGE:
+            page = page[:DELIVERY_PAGE]
+            next_url = replace_query_param(request.build_absolute_uri(), "cursor", page[-1].pk)
+        return Response({"results": DeliveryOutput(page, many=True).data, "next": next_url})
+
+
+class ResendApi(WebhookApi):
+    @_documented(
+        operation_id="webhook_delivery_resend",
+        summary="Send one delivery again",
+        request=None,
+        responses={202: None, **errors(400, 404)},
+        tags=["webhooks"],
+    )
+    def post(self, request, webhook_id: int, delivery_id: int):
+        endpoint = self.endpoint(webhook_id)
+        delivery = WebhookDelivery.objects.using(read_alias()).filter(endpoint=endpoint, pk=delivery_id).first()
+        if delivery is None:
+            raise Http404
+        services.resend(delivery)
+        return Response({"delivery_id": delivery.pk, "status": WebhookDelivery.PENDING}, status=202)
+
+
+class ReplayInput(StrictSerializer):
+    from_position = serializers.IntegerField(required=False, min_value=0, max_value=MAX_BIGINT)
+    from_time = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if ("from_position" in attrs) == ("from_time" in attrs):
+            raise ValidationError({"from_position": ["give exactly one of from_position and from_time"]})
+        return attrs
+
+
+class ReplayApi(WebhookApi):
+    @_documented(
+        operation_id="webhook_replay",
+        summary="Send an endpoint every event again from a position or a time",
+        request=ReplayInput,
+        responses={202: None, **errors(400, 404)},
+        tags=["webhooks"],
+    )
+    def post(self, request, webhook_id: int):
+        endpoint = self.endpoint(webhook_id)
+        data = _validated(ReplayInput, request.data)
+        queued = services.replay(endpoint, from_position=data.get("from_position"), from_time=data.get("from_time"))
+        return Response({"queued": queued}, status=202)
