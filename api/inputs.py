@@ -98,6 +98,10 @@ def _query_errors(fields: Mapping[str, serializers.Field], data: QueryDict) -> d
 
 
 def _text_form_error(field: serializers.Field, value: str) -> str | None:
+    max_length = getattr(field, "max_length", None)
+    if isinstance(field, serializers.CharField) and max_length is not None and len(value) > max_length:
+        # Before DRF trims: Python's whitespace includes control characters such as \x1c.
+        return f"must be at most {max_length} characters"
     if isinstance(field, serializers.DateTimeField) and not _DATE_TIME.fullmatch(value):
         return "must be an RFC 3339 date-time such as 2024-05-01T12:00:00Z"
     if isinstance(field, serializers.DateField) and not _DATE.fullmatch(value):

@@ -76,6 +76,7 @@ def test_an_integral_float_is_an_integer_as_json_schema_says(catalog_client):
         ("/api/orders/", {"customer_id": 1, "lines": [{"sku": 5, "quantity": 2}]}, "lines[0].sku"),
         ("/api/orders/", {"customer_id": 1, "lines": {"sku": "A", "quantity": 2}}, "lines"),
         ("/api/orders/1/ship/", {"tracking_number": 12345}, "tracking_number"),
+        ("/api/orders/1/ship/", {"tracking_number": "\x1c" + "*" * 70}, "tracking_number"),  # too long untrimmed
         ("/api/orders/1/cancel/", {"reason": "late", "expected_version": "1"}, "expected_version"),
     ],
 )
