@@ -1,8 +1,12 @@
-"""gunicorn's hooks for the Prometheus multiprocess mode (read by gunicorn from the working directory).
+"""gunicorn's settings and hooks (read by gunicorn from the working directory).
 
 With ``PROMETHEUS_MULTIPROC_DIR`` set, gunicorn's workers write their metric values to files
 there and ``/metrics`` sums them; see ``observability/multiprocess.py`` and ADR 0024.
 """
+
+# Long query strings reach Django, which answers an over-long one in the API's JSON error shape;
+# at gunicorn's default (4094) gunicorn itself answers 414 with an HTML page (ADR 0023).
+limit_request_line = 8190
 
 
 def on_starting(server):
