@@ -55,8 +55,14 @@ PRODUCTS = Costs(month=1.5)
 CUSTOMERS = Costs(month=12, year=15)
 
 
+FIRST_DAY, LAST_DAY = date(2, 1, 1), date(9998, 12, 31)
+
+
 def decompose(start: date, end: date, *, costs: Costs, today: date | None = None) -> list[Piece]:
     """Return signed pieces whose sum is exactly the days ``start``..``end`` (empty when start > end)."""
+    # No order is placed in year 1 or 9999: leaving them out keeps the period arithmetic (a day
+    # before a period, the period after it) inside Python's date range.
+    start, end = max(start, FIRST_DAY), min(end, LAST_DAY)
     if start > end:
         return []
     today = today or timezone.now().date()
