@@ -14,18 +14,19 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.postgres import server_dsn, server_url
+
 ROOT = Path(__file__).resolve().parent.parent
-SERVER = "host=127.0.0.1 user=postgres"
 
 
 def _tables(dbname: str) -> set[str]:
-    with psycopg.connect(f"{SERVER} dbname={dbname}") as conn:
+    with psycopg.connect(f"{server_dsn()} dbname={dbname}") as conn:
         rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
     return {row[0] for row in rows}
 
 
 def _scalar(dbname: str, sql: str) -> int:
-    with psycopg.connect(f"{SERVER} dbname={dbname}") as conn:
+    with psycopg.connect(f"{server_dsn()} dbname={dbname}") as conn:
         return conn.execute(sql).fetchone()[0]
 
 
@@ -33,11 +34,11 @@ def _scalar(dbname: str, sql: str) -> int:
 def two_databases():
     suffix = uuid.uuid4().hex[:8]
     names = (f"split_write_{suffix}", f"split_read_{suffix}")
-    with psycopg.connect(f"{SERVER} dbname=postgres", autocommit=True) as conn:
+    with psycopg.connect(f"{server_dsn()} dbname=postgres", autocommit=True) as conn:
         for name in names:
             conn.execute(f"CREATE DATABASE {name}")
     yield names
-    with psycopg.connect(f"{SERVER} dbname=postgres", autocommit=True) as conn:
+    with psycopg.connect(f"{server_dsn()} dbname=postgres", autocommit=True) as conn:
         for name in names:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
@@ -47,8 +48,8 @@ def test_the_read_side_runs_exactly_on_its_own_database(two_databases):
     write_db, read_db = two_databases
     env = {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{write_db}",
-        "READ_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{read_db}",
+        "DATABASE_URL": server_url(write_db),
+        "READ_DATABASE_URL": server_url(read_db),
     }
 
     def manage(*args: str) -> str:

@@ -16,6 +16,7 @@ from orders_write.services import LineInput, customer_register, customer_rename,
 from projections.models import Checkpoint
 from projections.order_views import OrderViews
 from projections.runtime.loop import _Pacer, drain, drain_all, drain_batch
+from tests.postgres import database_dsn
 from tests.test_atomicity import failing_trigger
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -82,7 +83,7 @@ def test_an_event_committed_late_is_applied_not_skipped(make_customer, sku):
         cursor.execute(
             "CREATE TRIGGER test_hold AFTER INSERT ON orders_write_order FOR EACH ROW EXECUTE FUNCTION test_hold()"
         )
-    holder = psycopg.connect("host=127.0.0.1 user=postgres dbname=" + connection.settings_dict["NAME"], autocommit=True)
+    holder = psycopg.connect(database_dsn(), autocommit=True)
     holder.execute("SELECT pg_advisory_lock(%s)", [HELD_LOCK])
     held: dict = {}
     writer = threading.Thread(target=lambda: held.update(order_id=place(held_customer, sku)) or connection.close())
@@ -153,7 +154,7 @@ def test_a_second_drainer_skips_while_the_first_holds_the_checkpoint(customer, s
     place(customer, sku)
     drain("order_views")
     place(customer, sku)
-    other = psycopg.connect("host=127.0.0.1 user=postgres dbname=" + connection.settings_dict["NAME"])
+    other = psycopg.connect(database_dsn())
     try:
         other.execute("SELECT 1 FROM projection_checkpoint WHERE projection = 'order_views' FOR UPDATE")
         result = drain_batch(OrderViews(), batch_size=100)
@@ -181,7 +182,7 @@ def backends() -> int:
 
 
 def checkpoint_position(name: str) -> int:
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=" + connection.settings_dict["NAME"]) as other:
+    with psycopg.connect(database_dsn()) as other:
         row = other.execute("SELECT last_position FROM projection_checkpoint WHERE projection = %s", [name]).fetchone()
     return row[0] if row else 0
 
@@ -190,7 +191,7 @@ def test_drain_all_drains_each_projection_on_its_own_while_the_other_waits(custo
     """One projection blocked on its table must not hold the other back (taking turns would)."""
     order_ids = [place(customer, sku) for _ in range(3)]
     before = backends()
-    blocker = psycopg.connect("host=127.0.0.1 user=postgres dbname=" + connection.settings_dict["NAME"])
+    blocker = psycopg.connect(database_dsn())
     blocker.execute("LOCK TABLE order_summary IN ACCESS EXCLUSIVE MODE")  # order_views drains first in turn
     applied: dict[str, int] = {}
 

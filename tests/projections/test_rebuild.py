@@ -36,6 +36,7 @@ from projections.runtime.rebuild import RebuildError, rebuild, rebuild_many
 from projections.runtime.registry import consumers, projections
 from projections.runtime.verify import verify
 from projections.store.postgres import PostgresEventStore
+from tests.postgres import database_dsn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -140,7 +141,7 @@ def _wait_for_waiting_lock(watcher: psycopg.Connection, mode: str) -> None:
 
 
 def _connect() -> psycopg.Connection:
-    return psycopg.connect("host=127.0.0.1 user=postgres dbname=" + connection.settings_dict["NAME"], autocommit=True)
+    return psycopg.connect(database_dsn(), autocommit=True)
 
 
 def test_readers_never_fail_nor_see_partial_tables_during_a_rebuild(orders):
