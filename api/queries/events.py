@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from api.base import QueryApi
+from api.base import QueryApi, ReadParams
 from api.permissions import any_of
 from api.schema import QUERY_HEADERS, errors
 from config.limits import MAX_BIGINT
@@ -25,7 +25,7 @@ MAX_FEED_PAGE = 500
 MAX_WAIT_SECONDS = 25
 
 
-class FeedParams(serializers.Serializer):
+class FeedParams(ReadParams):
     after = serializers.CharField(
         required=False,
         max_length=200,

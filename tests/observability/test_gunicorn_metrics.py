@@ -71,13 +71,13 @@ def no_nudge() -> None:
     """The commands' after-commit nudge, here: do nothing (the test drains when it chooses)."""
 
 
-def _post(url: str, token: str, body: dict) -> int:
+def _post(url: str, token: str, body: dict) -> tuple[int, int]:
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), method="POST",
         headers={"Authorization": f"Token {token}", "Content-Type": "application/json", "Connection": "close"},
     )  # fmt: skip
     with urllib.request.urlopen(request, timeout=30) as response:
-        return response.status
+        return response.status, json.loads(response.read())["position"]
 
 
 def _get(url: str, token: str) -> int:
@@ -115,7 +115,7 @@ def test_metrics_sum_both_workers_and_lag_moves_with_the_drain(web, customer, sk
 
     before = scrape(base)
     body = {"customer_id": customer, "lines": [{"sku": sku, "quantity": 1}]}
-    placed = 0
+    placed, newest = 0, 0
     with ThreadPoolExecutor(max_workers=ROUND + 1) as pool:
         # Rounds of concurrent placements until both workers have placed some. On an idle machine one
         # worker can win every accept, so after the first round a read that waits for an undrained
@@ -123,10 +123,11 @@ def test_metrics_sum_both_workers_and_lag_moves_with_the_drain(web, customer, sk
         for round_number in range(MAX_ROUNDS):
             blocker = None
             if round_number:
-                blocker = pool.submit(_get, f"{base}/api/orders/?min_position={placed}", token)
+                blocker = pool.submit(_get, f"{base}/api/orders/?min_position={newest}", token)
                 time.sleep(0.3)
-            statuses = list(pool.map(lambda _: _post(f"{base}/api/orders/", token, body), range(ROUND)))
-            assert statuses == [201] * ROUND
+            answers = list(pool.map(lambda _: _post(f"{base}/api/orders/", token, body), range(ROUND)))
+            assert [status for status, _ in answers] == [201] * ROUND
+            newest = max(position for _, position in answers)
             placed += ROUND
             if blocker is not None:
                 assert blocker.result() == 503  # nothing drains: the wait ran out, holding its worker
