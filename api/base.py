@@ -140,6 +140,8 @@ class QueryApi(APIView):
 
     def initial(self, request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authentication, rights, throttles first
+        if getattr(self, request.method.lower(), None) is None:
+            return  # a method this read does not serve: its 405 comes next, whatever the parameters
         params = self.params_class(data=request.query_params)
         params.is_valid(raise_exception=True)
         self.params = params.validated_data
