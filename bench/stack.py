@@ -159,16 +159,23 @@ def stack_env(url: str, *, read_url: str | None = None, redis: bool = False, **e
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )
-    if os.environ.get(OBSERVABILITY_VARIABLE) == "on":  # metrics across processes and JSON logs (ADR 0024)
-        env.update(
-            LOG_FORMAT="json", LOG_LEVEL="INFO", PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="orders-metrics-")
-        )
+    if os.environ.get(OBSERVABILITY_VARIABLE) == "on":
+        env.update(observability_env())
     if read_url:
         env["READ_DATABASE_URL"] = read_url
     if redis:
         env["REDIS_URL"] = REDIS_URL
     env.update(extra)
     return env
+
+
+def observability_env() -> dict[str, str]:
+    """What turns on JSON logs at INFO and metrics shared across processes (ADR 0024)."""
+    return {
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "INFO",
+        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="orders-metrics-"),
+    }
 
 
 def manage(env: dict[str, str], *args: str, timeout: float = 3600) -> str:

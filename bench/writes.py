@@ -40,6 +40,11 @@ workers reported. Exit 1 as well when the default configuration's service is ove
 (1.3) times the baseline by mean or p50, unless ``--ignore-targets`` (a tiny smoke run, whose
 ratios are noise). The workers log to ``var/bench-logs/writes-*.log``.
 
+``--observability`` adds a fourth variant interleaved with the others: the default service in
+workers that log JSON at INFO and keep their metrics in a multiprocess directory, as production
+runs (ADR 0024); its ratio to ``service`` is the observability overhead, free of the drift
+between separate runs.
+
 Other modes::
 
     .venv/bin/python -m bench.writes --profile [--orders 2000]   # cProfile of the service in a worker,
@@ -63,7 +68,9 @@ from bench import stack
 DATABASE = "bench_writes"
 REDIS_DB_URL = "redis://127.0.0.1:6379/11"  # a Redis database of this bench's own
 BENCH_USER = "bench"
-VARIANTS = ("crud", "service", "service+redis")
+# With ``--observability``: the default service in workers that log JSON at INFO and keep their metrics
+# in a multiprocess directory, interleaved with the others (ADR 0024's overhead, within one run).
+OBSERVED = "service+observability"
 SEED = 20261123
 # Every column, as ``Model.objects.get``/``filter`` read them; the crud baseline indexes the rows by position.
 CUSTOMER_COLUMNS = "id, name, email, is_active, version, created_at, updated_at"
@@ -390,9 +397,9 @@ def percentile(values: list[float], share: float) -> float:
 
 def latency(workers: dict[str, list[Worker]], args: argparse.Namespace) -> dict[str, list[float]]:
     """Per-order ms of each variant, rounds alternating the variants' order."""
-    samples: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+    samples: dict[str, list[float]] = {variant: [] for variant in workers}
     for round_number in range(args.rounds):
-        order = VARIANTS if round_number % 2 == 0 else tuple(reversed(VARIANTS))
+        order = tuple(workers) if round_number % 2 == 0 else tuple(reversed(workers))
         for variant in order:
             samples[variant] += workers[variant][0].call(variant=_mode(variant), orders=args.orders)["ms"]
     return samples
@@ -402,7 +409,7 @@ def throughput(workers: dict[str, list[Worker]], args: argparse.Namespace) -> di
     """Orders/s of each variant with 1 and 2 concurrent writer processes, per round."""
     rates: dict[tuple[str, int], list[float]] = {}
     for round_number in range(args.throughput_rounds):
-        order = VARIANTS if round_number % 2 == 0 else tuple(reversed(VARIANTS))
+        order = tuple(workers) if round_number % 2 == 0 else tuple(reversed(workers))
         for writers in (1, 2):
             for variant in order:
                 chosen = workers[variant][:writers]
@@ -428,7 +435,7 @@ def report(
     print("| variant | orders | p50 ms | mean ms | p95 ms | ratio (mean) | ratio (p50) | target ≤ |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     met = True
-    for variant in VARIANTS:
+    for variant in samples:
         values = samples[variant]
         mean, p50 = statistics.fmean(values), statistics.median(values)
         ratio_mean, ratio_p50 = mean / base_mean, p50 / base_p50
@@ -446,7 +453,7 @@ def report(
     print("| variant | 1 writer | 2 writers | 2 writers vs crud |")
     print("|---|---:|---:|---:|")
     base_two = statistics.median(rates[("crud", 2)])
-    for variant in VARIANTS:
+    for variant in samples:
         one, two = statistics.median(rates[(variant, 1)]), statistics.median(rates[(variant, 2)])
         print(f"| {_label(variant)} | {one:.0f} | {two:.0f} | {two / base_two:.2f} |")
     return met
@@ -457,14 +464,19 @@ def _label(variant: str) -> str:
         "crud": "crud baseline (SQL, no outbox)",
         "service": "order_place, DB cache (default)",
         "service+redis": "order_place, REDIS_URL set",
+        OBSERVED: "order_place, JSON logs at INFO + multiprocess metrics",
     }[variant]
 
 
-def start_workers(env: dict[str, str]) -> dict[str, list[Worker]]:
+def start_workers(env: dict[str, str], observability: bool) -> dict[str, list[Worker]]:
     redis_env = {**env, "REDIS_URL": REDIS_DB_URL}
     default = [Worker.start(f"db{i}", env, SEED + i) for i in range(2)]
     redis = [Worker.start(f"redis{i}", redis_env, SEED + 10 + i) for i in range(2)]
-    return {"crud": default, "service": default, "service+redis": redis}
+    workers = {"crud": default, "service": default, "service+redis": redis}
+    if observability:
+        observed_env = {**env, **stack.observability_env()}
+        workers[OBSERVED] = [Worker.start(f"observed{i}", observed_env, SEED + 20 + i) for i in range(2)]
+    return workers
 
 
 def warm_up(workers: dict[str, list[Worker]], args: argparse.Namespace) -> None:
@@ -477,7 +489,7 @@ def measure(args: argparse.Namespace) -> int:
     args.placed = {"crud": 0, "service": 0}
     with stack.bench_lock():
         env = prepare(args)
-        workers = start_workers(env)
+        workers = start_workers(env, args.observability)
         try:
             warm_up(workers, args)
             samples = latency(workers, args)
@@ -544,6 +556,9 @@ def main() -> int:
     parser.add_argument("--target", type=float, default=1.3, help="max service / crud time per order")
     parser.add_argument("--ignore-targets", action="store_true", help="exit 1 only when a check fails (smoke runs)")
     parser.add_argument("--database", default=DATABASE)
+    parser.add_argument(
+        "--observability", action="store_true", help=f"add the {OBSERVED} variant (JSON logs, multiprocess metrics)"
+    )
     parser.add_argument("--profile", action="store_true", help="profile the service instead of measuring")
     parser.add_argument("--redis", action="store_true", help="with --profile: also profile with REDIS_URL set")
     # Child modes (Django inside).

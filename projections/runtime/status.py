@@ -7,8 +7,8 @@ on an earlier timeline than the outbox's newest is in the loud state ``restored`
 moved onto the newest one (ADR 0017); if the cluster the outbox is on now was never registered,
 new events cannot be placed in commit order and every consumer is ``unreachable_events``.
 A relay whose receiver is down is ``receiver_unavailable``, with the receiver's error (ADR 0019).
-Cost: one query each for the checkpoints, the parked streams, the head and the timelines, and
-one per consumer (and a cache read per relay).
+Cost: one query each for the checkpoints, the parked streams, the head, the timelines and every
+consumer's lag together (and a cache read per relay), however many consumers there are (ADR 0024).
 """
 
 from datetime import datetime, timedelta
@@ -49,11 +49,15 @@ def consumer_health() -> list[dict[str, Any]]:
     newest = current(timelines)
     registered = newest is None or newest.system_identifier == cluster
     report = []
-    for name, consumer in consumers().items():
-        checkpoint = checkpoints.get(name) or Checkpoint(projection=name)  # no row yet: the start of the log
-        lag_events, oldest = store.lag(
-            after=position_of(checkpoint), event_types=consumer.event_types(), timelines=timelines, scan=LAG_COUNT_LIMIT
-        )
+    registry = consumers()
+    for_each = {name: checkpoints.get(name) or Checkpoint(projection=name) for name in registry}  # none yet: the start
+    lags = store.lags(
+        [(position_of(for_each[name]), consumer.event_types()) for name, consumer in registry.items()],
+        timelines=timelines,
+        scan=LAG_COUNT_LIMIT,
+    )
+    for (name, consumer), (lag_events, oldest) in zip(registry.items(), lags, strict=True):
+        checkpoint = for_each[name]
         on_newest = newest is None or checkpoint.timeline >= newest.id
         down = receivers.down(name) if consumer.kind == RELAY else None  # its receiver's own trouble
         if not registered:

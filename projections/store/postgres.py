@@ -14,7 +14,7 @@ positions above its boundary and up to the next timeline's, and a consumer reads
 by timeline (ADR 0017). Every statement against the outbox on PostgreSQL is in this module.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -178,6 +178,26 @@ class PostgresEventStore(EventStoreBase):
             cursor.execute(_LAG, self._range(after, event_types, timelines) | {"scan": scan})
             return cursor.fetchone()
 
+    def lags(
+        self, wanted: Sequence[tuple[Position, Collection[str]]], *, timelines: list[Timeline], scan: int
+    ) -> list[tuple[int, datetime | None]]:
+        """Return ``lag`` for each ``(after, event_types)`` of ``wanted``, in one statement.
+
+        A status reports every consumer at once (``/metrics``, ``/api/projections/``); one round trip
+        instead of one per consumer keeps its cost flat as relays are added (ADR 0024). Each part is
+        the same bounded statement as ``lag``, so each keeps its own index range scan.
+        """
+        if not wanted:
+            return []
+        parts, params = [], {"scan": scan}
+        for index, (after, event_types) in enumerate(wanted):
+            parts.append(f"(SELECT {index} AS consumer, * FROM ({_numbered(_LAG, index)}) AS lag_{index})")
+            params |= {f"{key}_{index}": value for key, value in self._range(after, event_types, timelines).items()}
+        with self._cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            found = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+        return [found[index] for index in range(len(wanted))]
+
     def watermark(
         self, *, after: Position, event_types: Collection[str], scan: int, timelines: list[Timeline] | None = None
     ) -> int:
@@ -200,6 +220,13 @@ class PostgresEventStore(EventStoreBase):
         with self._cursor() as cursor:
             cursor.execute("SELECT COUNT(*) FROM outbox_event WHERE event_type = ANY(%s)", [sorted(event_types)])
             return cursor.fetchone()[0]
+
+
+def _numbered(statement: str, index: int) -> str:
+    """``statement`` with its range parameters renamed ``name_<index>`` (``scan`` is shared)."""
+    for key in ("txid", "position", "low", "high", "types"):
+        statement = statement.replace(f"%({key})s", f"%({key}_{index})s")
+    return statement
 
 
 def _timeline_of(position: int, timelines: list[Timeline]) -> int:

@@ -13,9 +13,11 @@ from django.utils import timezone
 from orders_write.clock import frozen_at
 from orders_write.services import LineInput, order_confirm, order_place
 from projections.models import Checkpoint
+from projections.runtime.checkpoints import position_of
 from projections.runtime.loop import drain
 from projections.runtime.registry import consumers
-from projections.runtime.status import consumer_health
+from projections.runtime.status import LAG_COUNT_LIMIT, consumer_health
+from projections.store import event_store
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,7 +91,29 @@ def test_every_projection_is_reported_at_a_fixed_cost(customer, sku):
     with CaptureQueriesContext(connection) as queries:
         report = consumer_health()
     assert [row["name"] for row in report] == list(consumers())
-    assert len(queries) == 3 + len(consumers()), [query["sql"][:80] for query in queries]
+    # Checkpoints, parked streams, head, and every consumer's lag in one statement (ADR 0024).
+    assert len(consumers()) > 1 and len(queries) == 4, [query["sql"][:80] for query in queries]
+
+
+def test_the_grouped_lag_equals_each_consumers_own(customer, sku):
+    for _ in range(3):
+        place_and_confirm(customer, sku)
+    drain("order_views")
+    place_and_confirm(customer, sku)  # order_views 2 behind, the others the whole log
+    store = event_store()
+    timelines, _ = store.timelines()
+    each = {
+        name: store.lag(
+            after=position_of(Checkpoint.objects.filter(projection=name).first() or Checkpoint(projection=name)),
+            event_types=consumer.event_types(),
+            timelines=timelines,
+            scan=LAG_COUNT_LIMIT,
+        )[0]
+        for name, consumer in consumers().items()
+    }
+    grouped = {row["name"]: row["lag_events"] for row in consumer_health()}
+    assert grouped == each
+    assert grouped["order_views"] == 2 and len(set(grouped.values())) > 1, grouped
 
 
 def test_the_command_prints_json_that_matches(customer, sku):
