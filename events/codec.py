@@ -83,14 +83,28 @@ def decode(event_type: str, schema_version: int, payload: Payload) -> Event:
     return _from_json(cls, payload)
 
 
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
 def _to_json(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: _to_json(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    kind = type(value)
+    if kind in _AS_IS:  # most fields: nothing to convert, nothing to look up
+        return value
+    names = _field_names(kind)
+    if names is not None:
+        return {name: _to_json(getattr(value, name)) for name in names}
     if isinstance(value, tuple | list):
         return [_to_json(item) for item in value]
     if isinstance(value, datetime):
         return value.isoformat()
     return value
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass (None for any other type), read once per class: the relays
+    encode every event they publish (ADR 0019)."""
+    return tuple(field.name for field in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
 
 
 def _from_json(cls: type, data: Payload) -> Any:

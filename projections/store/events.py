@@ -5,7 +5,6 @@ cluster wrote the events, ADR 0017), the writing transaction and the event's pos
 compare in drain order, so ``event.at <= checkpoint`` means "already read".
 """
 
-import json
 import threading
 import uuid
 from collections import OrderedDict
@@ -13,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
+
+import orjson
 
 from events import Event, UnknownEventError, decode
 
@@ -107,7 +108,7 @@ def stored_event(timeline: int, txid: int, event_id: uuid.UUID | None, row: Sequ
     (position, aggregate_type, aggregate_id, version, event_type, schema_version, payload, occurred_at, correlation,
      traceparent) = row  # fmt: skip
     if isinstance(payload, str):  # SQLite (and a text cast) return JSON as text
-        payload = json.loads(payload)
+        payload = orjson.loads(payload)
     stored = StoredEvent(
         timeline=timeline,
         txid=txid,

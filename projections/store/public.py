@@ -6,8 +6,9 @@ to order and de-duplicate: ``event_id`` (unique, the webhook id and the bus mess
 ``position`` and ``aggregate_version`` (per aggregate, gapless).
 """
 
-import json
 from typing import Any
+
+import orjson
 
 from events import encode
 from projections.store.events import StoredEvent, raise_if_undecodable
@@ -32,5 +33,9 @@ def public_event(stored: StoredEvent) -> dict[str, Any]:
 
 
 def public_event_json(stored: StoredEvent) -> bytes:
-    """Return the public shape as compact UTF-8 JSON: the exact bytes a webhook signs or the bus carries."""
-    return json.dumps(public_event(stored), separators=(",", ":"), ensure_ascii=False).encode()
+    """Return the public shape as compact UTF-8 JSON: the exact bytes a webhook signs or the bus carries.
+
+    orjson writes what ``json.dumps(..., separators=(",", ":"), ensure_ascii=False)`` writes for these
+    types, several times faster: every relay encodes every event it sends (ADR 0019).
+    """
+    return orjson.dumps(public_event(stored))
