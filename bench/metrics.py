@@ -5,11 +5,11 @@ machine-wide bench lock)::
 
     .venv/bin/python -m bench.metrics [--orders 2000] [--scrapes 200] [--target 50]
 
-What it sets up: a fresh database with ``bench.metrics_settings`` (the two projections and
-eight silent relays: ten consumers), ``--orders`` orders placed through the service and each
+What it sets up: a fresh database with ``bench.metrics_settings`` (the project's consumers
+topped up with silent relays to ten), ``--orders`` orders placed through the service and each
 confirmed (twice as many events; the seeding process records its commands in the shared
 directory, so the recorded families have values), the projections drained and the relays left
-lagging by every event (each scrape then counts real lag, one count per consumer), gunicorn with
+lagging by every event (each scrape then counts real lag, every consumer's in one statement), gunicorn with
 2 workers and ``PROMETHEUS_MULTIPROC_DIR``. ``--scrapes`` sequential scrapes over one keep-alive
 connection with the bearer token; then everything is drained (the steady state: every consumer
 caught up) and the same again. Prints p50 / p95 / max in ms per state; exit 1 when a p95 is over
@@ -28,6 +28,7 @@ from http.client import HTTPConnection
 from urllib.parse import urlsplit
 
 from bench import stack
+from bench.metrics_consumers import TOTAL_CONSUMERS
 
 DATABASE = "bench_metrics"
 TOKEN = "bench-metrics-token"
@@ -71,13 +72,13 @@ def main() -> int:
     print("| consumers | state | events in the log | scrapes | p50 ms | p95 ms | max ms | exposition bytes |")
     print("|---|---|---|---|---|---|---|---|")
     worst = 0.0
-    for state, (timings, body) in (("8 relays lag the whole log", lagging), ("all caught up", caught_up)):
+    for state, (timings, body) in (("the relays lag the whole log", lagging), ("all caught up", caught_up)):
         consumers = body.count('orders_consumer_lag_events{consumer="')
         p50, p95 = statistics.median(timings), sorted(timings)[int(0.95 * len(timings)) - 1]
         figures = f"{p50:.1f} | {p95:.1f} | {max(timings):.1f}"
         print(f"| {consumers} | {state} | {2 * args.orders + 2} | {len(timings)} | {figures} | {len(body)} |")
-        if consumers != 10:
-            print(f"expected 10 consumers in the exposition, found {consumers}", file=sys.stderr)
+        if consumers != TOTAL_CONSUMERS:
+            print(f"expected {TOTAL_CONSUMERS} consumers in the exposition, found {consumers}", file=sys.stderr)
             return 1
         worst = max(worst, p95)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

@@ -1,4 +1,4 @@
-"""Eight do-nothing relays, so ``bench/metrics.py`` can scrape ``/metrics`` with ten consumers.
+"""Do-nothing relays, so ``bench/metrics.py`` can scrape ``/metrics`` with ten consumers in all.
 
 Each handles every order event and acknowledges at once; only their checkpoints and lag exist.
 Used by ``bench.metrics_settings`` only.
@@ -11,7 +11,8 @@ from events import OrderCancelled, OrderConfirmed, OrderDelivered, OrderPlaced, 
 from projections.runtime.consumer import Relay
 from projections.store import StoredEvent
 
-EXTRA_CONSUMERS = 8
+TOTAL_CONSUMERS = 10  # the real consumers, topped up with silent relays
+EXTRA_CONSUMERS = 8  # at most this many silent relays are defined
 
 
 class _Silent(Relay):

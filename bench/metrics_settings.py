@@ -1,7 +1,10 @@
-"""The base settings with ten consumers (the two projections and eight silent relays), for ``bench/metrics.py``."""
+"""The base settings topped up with silent relays to ten consumers, for ``bench/metrics.py``."""
 
-from bench.metrics_consumers import EXTRA_CONSUMERS
+from bench.metrics_consumers import TOTAL_CONSUMERS
 from config.settings.base import *  # noqa: F403
 from config.settings.base import CONSUMERS
 
-CONSUMERS = [*CONSUMERS, *(f"bench.metrics_consumers.Silent{number}" for number in range(EXTRA_CONSUMERS))]
+CONSUMERS = [
+    *CONSUMERS,
+    *(f"bench.metrics_consumers.Silent{number}" for number in range(TOTAL_CONSUMERS - len(CONSUMERS))),
+]
