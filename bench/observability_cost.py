@@ -90,11 +90,11 @@ def measure_command(calls: int = 400) -> float:
 
 
 def run_variant(variant: str, calls: int, database: str | None = None) -> float:
-    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings.base", DATABASE_URL="sqlite:///:memory:")
     if database:
         env = stack.stack_env(stack.database_url(database), OUTBOX_NUDGE="bench.metrics.no_nudge")
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    else:
+        env = stack.stack_env("sqlite:///:memory:")
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     if variant == "on":
         env.update(
             PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="orders-cost-"), LOG_FORMAT="json", LOG_LEVEL="INFO"

@@ -40,10 +40,10 @@ workers reported. Exit 1 as well when the default configuration's service is ove
 (1.3) times the baseline by mean or p50, unless ``--ignore-targets`` (a tiny smoke run, whose
 ratios are noise). The workers log to ``var/bench-logs/writes-*.log``.
 
-``--observability`` adds a fourth variant interleaved with the others: the default service in
-workers that log JSON at INFO and keep their metrics in a multiprocess directory, as production
-runs (ADR 0024); its ratio to ``service`` is the observability overhead, free of the drift
-between separate runs.
+``--observability`` adds two variants interleaved with the others, each in a worker pair of its
+own started alike (same seeds): the default service without, and with, JSON logs at INFO and
+metrics in a multiprocess directory, as production runs (ADR 0024). Their ratio is the
+observability overhead, free of the drift between separate runs.
 
 Other modes::
 
@@ -69,8 +69,10 @@ DATABASE = "bench_writes"
 REDIS_DB_URL = "redis://127.0.0.1:6379/11"  # a Redis database of this bench's own
 BENCH_USER = "bench"
 # With ``--observability``: the default service in workers that log JSON at INFO and keep their metrics
-# in a multiprocess directory, interleaved with the others (ADR 0024's overhead, within one run).
+# in a multiprocess directory, and in a pair of workers set up alike without them (a worker that also
+# runs the crud variant is not a fair "off": its service ran 15-20% slower in an A/A run).
 OBSERVED = "service+observability"
+UNOBSERVED = "service+own workers"
 SEED = 20261123
 # Every column, as ``Model.objects.get``/``filter`` read them; the crud baseline indexes the rows by position.
 CUSTOMER_COLUMNS = "id, name, email, is_active, version, created_at, updated_at"
@@ -456,6 +458,14 @@ def report(
     for variant in samples:
         one, two = statistics.median(rates[(variant, 1)]), statistics.median(rates[(variant, 2)])
         print(f"| {_label(variant)} | {one:.0f} | {two:.0f} | {two / base_two:.2f} |")
+    if OBSERVED in samples:
+        on, off = samples[OBSERVED], samples[UNOBSERVED]
+        rate = {n: statistics.median(rates[(OBSERVED, n)]) / statistics.median(rates[(UNOBSERVED, n)]) for n in (1, 2)}
+        print(
+            f"\nObservability on / off: time per order mean {statistics.fmean(on) / statistics.fmean(off):.3f}x, "
+            f"p50 {statistics.median(on) / statistics.median(off):.3f}x; orders/s 1 writer {rate[1]:.3f}x, "
+            f"2 writers {rate[2]:.3f}x"
+        )
     return met
 
 
@@ -465,6 +475,7 @@ def _label(variant: str) -> str:
         "service": "order_place, DB cache (default)",
         "service+redis": "order_place, REDIS_URL set",
         OBSERVED: "order_place, JSON logs at INFO + multiprocess metrics",
+        UNOBSERVED: "order_place, workers of its own, logs at WARNING, metrics in memory",
     }[variant]
 
 
@@ -475,6 +486,7 @@ def start_workers(env: dict[str, str], observability: bool) -> dict[str, list[Wo
     workers = {"crud": default, "service": default, "service+redis": redis}
     if observability:
         observed_env = {**env, **stack.observability_env()}
+        workers[UNOBSERVED] = [Worker.start(f"unobserved{i}", env, SEED + 20 + i) for i in range(2)]
         workers[OBSERVED] = [Worker.start(f"observed{i}", observed_env, SEED + 20 + i) for i in range(2)]
     return workers
 

@@ -12,6 +12,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from observability.context import current_fields
 
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
@@ -39,7 +41,10 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(line, default=str, ensure_ascii=False, separators=(",", ":"))
+        try:  # orjson writes UUIDs and datetimes as text itself; a line is written per command and request
+            return orjson.dumps(line, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        except orjson.JSONEncodeError:  # an integer beyond 64 bits, say: the standard library writes anything
+            return json.dumps(line, default=str, ensure_ascii=False, separators=(",", ":"))
 
 
 class TextFormatter(logging.Formatter):

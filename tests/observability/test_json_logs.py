@@ -48,6 +48,14 @@ def test_a_line_is_one_json_object_with_time_level_logger_message_context_and_ex
     assert "request_id" not in second and "RuntimeError: boom" in second["exception"]
 
 
+def test_values_json_cannot_hold_are_written_as_text(json_lines):
+    logger = logging.getLogger("orders.test")
+    logger.info("odd values", extra={"figures": {3: "int key"}, "huge": 2**70, "kinds": {"a"}})
+    (line,) = json_lines()
+    assert line["message"] == "odd values" and line["figures"] == {"3": "int key"}
+    assert line["huge"] == 2**70 and line["kinds"] == "{'a'}"
+
+
 def test_the_text_format_appends_the_same_fields():
     record = logging.LogRecord("orders.test", logging.INFO, __file__, 1, "placed", None, None)
     record.duration_ms = 1.5
