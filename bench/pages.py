@@ -36,8 +36,9 @@ What it does, in order:
    every page whose p50 exceeds ``--budget`` (default 300 ms). Exit status 1 when a page is
    over budget or answers anything but 200.
 
-The server is always stopped at the end. Only the standard library runs in this process; the
-helper modes import Django.
+The server is always stopped at the end. A run (and ``--profile``) holds the machine-wide bench
+lock (``bench/stack.py``), so it waits for another measured run instead of timing it. Only the
+standard library and psycopg run in this process; the helper modes import Django.
 
 Other modes::
 
@@ -674,13 +675,18 @@ def main() -> int:
     if args.helper == "discover":
         helper_discover(args.user, args.only, args.analyze)
         return 0
-    if args.profile:
-        env = server_env(os.environ)
-        bench_superuser(env, BENCH_USER, secrets.token_urlsafe(18))
-        os.environ.update(env)
-        helper_profile(args.profile, BENCH_USER, args.explain)
-        return 0
-    return run(args)
+    if args.list:
+        return run(args)
+    from bench import stack  # psycopg; the lock itself is a file (bench/stack.py)
+
+    with stack.bench_lock():  # measured runs never overlap, whichever clone they run from
+        if args.profile:
+            env = server_env(os.environ)
+            bench_superuser(env, BENCH_USER, secrets.token_urlsafe(18))
+            os.environ.update(env)
+            helper_profile(args.profile, BENCH_USER, args.explain)
+            return 0
+        return run(args)
 
 
 if __name__ == "__main__":
