@@ -205,7 +205,17 @@ SUBTRACTED_LEADER = (
 )  # fmt: skip
 
 
-@pytest.mark.parametrize("case", [SPLIT_LEADER, SUBTRACTED_LEADER], ids=["split", "subtracted"])
+# Orders with no revenue (cancelled): the bound is zero, and the second read takes every row.
+NO_REVENUE = (
+    date(2024, 2, 1), date(2024, 2, 29),
+    [(date(2024, 2, 10), 1, 0), (date(2024, 2, 11), 2, 0)],
+    {"customer_id": 1, "name": "", "orders": 1, "revenue": 0},
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case", [SPLIT_LEADER, SUBTRACTED_LEADER, NO_REVENUE], ids=["split", "subtracted", "no revenue"]
+)
 @pytest.mark.parametrize("depth, queries", [(1, 2), (256, 1)])
 def test_top_customers_read_deeper_until_no_unread_customer_can_win(
     monkeypatch, django_assert_num_queries, case, depth, queries
