@@ -6,7 +6,9 @@ rollup tables) and runs of days (rows of the per-day tables), each added (+1) or
 mix exact, and the cheapest mix is chosen with a cost per piece (rows it reads, in units of one
 day's rows; days after today hold no rows and cost nothing). Every report then sums at most a few
 periods plus at most about a fortnight of days at each edge, so its cost is bounded by the
-periods in the range, never by its orders (ADR 0021).
+periods in the range, never by its orders (ADR 0021). Customer rankings, where a month holds
+nearly every customer, read only the best customers of each piece unless that cannot settle the
+ranking (``ranked_customers``, a threshold algorithm).
 
 The sums are exact: a month row equals the sum of its days' rows (``projections/reports.py``
 keeps it so, and ``verify_projections`` checks it), so the signed sum over the pieces equals the
