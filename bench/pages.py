@@ -29,15 +29,16 @@ What it does, in order:
 7. requests every page ``--warmup`` times (default 2), then ``--repeat`` times (default 20),
    round-robin: each round visits every page once, so a burst of load from elsewhere on the
    machine spreads over all pages instead of landing on one;
-8. prints a Markdown table: status, size, SQL statements and their total time (one warm
-   in-process request of step 4), p50 / p95 / max wall time (client side: request sent until
+8. prints a Markdown table: status, size, SQL statements and their total time (the median of
+   five warm in-process requests of step 4), p50 / p95 / max wall time (client side: request sent until
    the last byte read; p95 is nearest-rank) and the server process's mean CPU per request
    (from /proc: Python only, PostgreSQL's own CPU is not in it), and flags
    every page whose p50 exceeds ``--budget`` (default 300 ms). Exit status 1 when a page is
    over budget or answers anything but 200.
 
-The server is always stopped at the end. Only the standard library runs in this process; the
-helper modes import Django.
+The server is always stopped at the end. A run (and ``--profile``) holds the machine-wide bench
+lock (``bench/stack.py``), so it waits for another measured run instead of timing it. Only the
+standard library and psycopg run in this process; the helper modes import Django.
 
 Other modes::
 
@@ -274,18 +275,28 @@ def logged_in_client(username: str):
     return client
 
 
+SQL_SAMPLES = 5  # in-process requests per page whose SQL time is the median
+
+
 def count_queries(pages: list[dict], username: str) -> dict[str, dict]:
-    """Request each page once in-process (Django test client): its SQL statements and their time."""
+    """Request each page in-process (Django test client): its SQL statements and their time.
+
+    The time is the median over ``SQL_SAMPLES`` requests after a warm-up one, so one slow
+    statement (a checkpoint, another process's burst) does not stand for the page.
+    """
     client = logged_in_client(username)
     counts = {}
     for page in pages:
         client.get(page["url"])  # warm: the figures below are for a page already seen once
-        with recording_sql() as statements:
-            response = client.get(page["url"])
+        times = []
+        for _ in range(SQL_SAMPLES):
+            with recording_sql() as statements:
+                response = client.get(page["url"])
+            times.append(sum(statement["ms"] for statement in statements))
         counts[page["url"]] = {
             "status": response.status_code,
             "queries": len(statements),
-            "sql_ms": round(sum(statement["ms"] for statement in statements), 1),
+            "sql_ms": round(statistics.median(times), 1),
         }
     return counts
 
@@ -674,13 +685,18 @@ def main() -> int:
     if args.helper == "discover":
         helper_discover(args.user, args.only, args.analyze)
         return 0
-    if args.profile:
-        env = server_env(os.environ)
-        bench_superuser(env, BENCH_USER, secrets.token_urlsafe(18))
-        os.environ.update(env)
-        helper_profile(args.profile, BENCH_USER, args.explain)
-        return 0
-    return run(args)
+    if args.list:
+        return run(args)
+    from bench import stack  # psycopg; the lock itself is a file (bench/stack.py)
+
+    with stack.bench_lock():  # measured runs never overlap, whichever clone they run from
+        if args.profile:
+            env = server_env(os.environ)
+            bench_superuser(env, BENCH_USER, secrets.token_urlsafe(18))
+            os.environ.update(env)
+            helper_profile(args.profile, BENCH_USER, args.explain)
+            return 0
+        return run(args)
 
 
 if __name__ == "__main__":

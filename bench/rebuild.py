@@ -13,6 +13,11 @@ projection (from the command's own lines as they arrive) and in all, events per 
 the memory curve (RSS at each tenth of the run, and the peak), then runs ``verify_projections``.
 Target: the whole rebuild ≤ 120 s, with memory flat (no growth with the log's length). Exit 1
 when verify fails or the target is missed (the target not with ``--ignore-targets``: smoke runs).
+
+The projections are built in one pass over the log, so they all finish together. ``--each``
+then rebuilds each projection alone (``rebuild_projections NAME``, one replay of the log each)
+and prints its own wall time and log events/s: what one projection costs, to set beside the
+others'.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("database", nargs="?", default="bench_log")
     parser.add_argument("--ignore-targets", action="store_true", help="exit 1 only when verify fails (smoke runs)")
+    parser.add_argument("--each", action="store_true", help="then rebuild each projection alone and time it")
     args = parser.parse_args()
     url = stack.require_database(args.database, made_by=SEED_COMMAND.format(database=args.database))
     env = stack.stack_env(url)
@@ -44,18 +50,28 @@ def main() -> None:
         with psycopg.connect(url) as connection:
             events = connection.execute("SELECT COUNT(*) FROM outbox_event").fetchone()[0]
         lines, seconds, memory = _rebuild(env)
+        alone = [(name, _rebuild(env, name)[1]) for name in _projection_names(env)] if args.each else []
         verified = subprocess.run(
             [sys.executable, "manage.py", "verify_projections"], cwd=stack.ROOT, env=env, capture_output=True, text=True
         )
     _report(events, lines, seconds, memory, verified)
+    if alone:
+        print("\n| projection rebuilt alone | wall s | log events/s |\n|---|--:|--:|")
+        for name, took in alone:
+            print(f"| {name} | {took:.1f} | {events / took:,.0f} |")
     met = seconds <= TARGET_SECONDS
     sys.exit(0 if (met or args.ignore_targets) and verified.returncode == 0 else 1)
 
 
-def _rebuild(env: dict[str, str]) -> tuple[list[tuple[float, str]], float, list[tuple[float, int]]]:
+def _projection_names(env: dict[str, str]) -> list[str]:
+    code = "from projections.runtime.registry import projections; print(' '.join(projections()))"
+    return stack.manage(env, "shell", "--no-imports", "-c", code).split()
+
+
+def _rebuild(env: dict[str, str], *names: str) -> tuple[list[tuple[float, str]], float, list[tuple[float, int]]]:
     started = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "manage.py", "rebuild_projections", "--verbosity", "0"],
+        [sys.executable, "manage.py", "rebuild_projections", *names, "--verbosity", "0"],
         cwd=stack.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     memory: list[tuple[float, int]] = []

@@ -61,8 +61,9 @@ def top_customers(*, start: date, end: date, limit: int = 10) -> list[dict[str, 
     """Return the customers with the most revenue in the range, best first (ties by customer id).
 
     Rows hold ``customer_id``, ``name``, ``orders`` and ``revenue``; ``limit`` is clamped to
-    1..100. One query over the range's years, months and edge days (``rollups``), joined to
-    ``customer_stats`` for the winners' names.
+    1..100. One query, two at most: the best customers of the range's years, months and edge
+    days first, read deeper only when they do not settle the ranking (``rollups``, a threshold
+    algorithm), joined to ``customer_stats`` for the winners' names.
     """
     return rollups.ranked_customers(start=start, end=end, limit=limit)
 

@@ -6,7 +6,9 @@ rollup tables) and runs of days (rows of the per-day tables), each added (+1) or
 mix exact, and the cheapest mix is chosen with a cost per piece (rows it reads, in units of one
 day's rows; days after today hold no rows and cost nothing). Every report then sums at most a few
 periods plus at most about a fortnight of days at each edge, so its cost is bounded by the
-periods in the range, never by its orders (ADR 0021).
+periods in the range, never by its orders (ADR 0021). Customer rankings, where a month holds
+nearly every customer, read only the best customers of each piece unless that cannot settle the
+ranking (``ranked_customers``, a threshold algorithm).
 
 The sums are exact: a month row equals the sum of its days' rows (``projections/reports.py``
 keeps it so, and ``verify_projections`` checks it), so the signed sum over the pieces equals the
@@ -149,8 +151,13 @@ CUSTOMER_SALES = Family(
 )
 
 
-def _signed_rows(family: Family, pieces: list[Piece], keys: Sequence[str], values: Sequence[str]) -> tuple[str, list]:
-    """Return a ``UNION ALL`` of the pieces' rows (``keys``, then each of ``values`` times its sign), and params."""
+def _signed_rows(
+    family: Family, pieces: list[Piece], keys: Sequence[str], values: Sequence[str], *, only: str = ""
+) -> tuple[str, list]:
+    """Return a ``UNION ALL`` of the pieces' rows (``keys``, then each of ``values`` times its sign), and params.
+
+    ``only``, when given, is a further condition (SQL without parameters) every row must meet.
+    """
     ops = connections[read_alias()].ops
     selects, params = [], []
     groups: dict[tuple[str, int], list[Piece]] = {}
@@ -165,6 +172,8 @@ def _signed_rows(family: Family, pieces: list[Piece], keys: Sequence[str], value
         else:
             where = f"{period} IN ({', '.join(['%s'] * len(group))})"
             params += [ops.adapt_datefield_value(piece.first) for piece in group]
+        if only:
+            where = f"({where}) AND {only}"
         selects.append(f"SELECT {', '.join(columns)} FROM {table} WHERE {where}")
     return " UNION ALL ".join(selects), params
 
@@ -213,29 +222,91 @@ def ranked_products(*, start: date, end: date, limit: int, today: date | None = 
     ]
 
 
-def ranked_customers(*, start: date, end: date, limit: int, today: date | None = None) -> list[dict[str, Any]]:
-    """Return the customers with the most revenue in the range, best first (ties by customer id). One query.
+# A customer ranking first reads this many of the best rows of each added piece (``ranked_customers``).
+RANKING_DEPTH = 256
 
-    Ranked in the inner query, then only the winners are joined to ``customer_stats`` for their
-    names; a LEFT JOIN keeps a customer whose stats row is not projected yet (name "").
+
+def ranked_customers(*, start: date, end: date, limit: int, today: date | None = None) -> list[dict[str, Any]]:
+    """Return the customers with the most revenue in the range, best first (ties by customer id).
+
+    A threshold algorithm over the pieces of the range, so that a ranking reads a few hundred
+    rows per piece, not a row per customer (ADR 0021). Each added piece (a year, a month, or a
+    run of days summed per customer) is a *list* of customers by revenue. The first query reads
+    the ``RANKING_DEPTH`` best of each list; those *candidates* get their exact totals over every
+    piece, subtracted ones included. Any other customer has at most the last revenue read from
+    each list (no revenue is negative), so at most their sum, the *bound*: when the ``limit``-th
+    candidate has more, or no list was cut short, the ranking is exact. Otherwise the
+    ``limit``-th candidate's total ``t`` is a floor for the winners, and a second query reads from
+    each list every customer at or above its share of ``t`` (the list's last revenue read times
+    ``t`` over the bound, rounded down): a customer below every share totals less than ``t``, so
+    the winners are all among these. One query, two at most. The winners are joined to
+    ``customer_stats`` for their names; a LEFT JOIN keeps a customer whose stats row is not
+    projected yet (name "").
     """
     pieces = decompose(start, end, costs=CUSTOMERS, today=today)
     if not pieces:
         return []
-    rows, params = _signed_rows(CUSTOMER_SALES, pieces, ("customer_id",), ("orders", "revenue"))
+    limit = _clamp(limit)
+    rows, cuts = _ranked_candidates(pieces, limit, depth=RANKING_DEPTH)
+    bound = sum(cut for cut in cuts if cut is not None)
+    if any(cut is not None for cut in cuts) and not (len(rows) == limit and rows[-1][3] > bound):
+        floor = int(rows[-1][3]) if len(rows) == limit else 0
+        shares = [0 if cut is None or not bound else cut * floor // bound for cut in cuts]
+        rows, _ = _ranked_candidates(pieces, limit, shares=shares)
+    return [
+        {"customer_id": customer_id, "name": name, "orders": int(orders), "revenue": int(revenue)}
+        for customer_id, name, orders, revenue in rows
+    ]
+
+
+def _ranked_candidates(
+    pieces: list[Piece], limit: int, *, depth: int | None = None, shares: Sequence[int] = ()
+) -> tuple[list[tuple], list[int | None]]:
+    """Rank the candidates read from each added piece: its ``depth`` best, or every one at or above its share.
+
+    Return the ``limit`` best candidates with exact totals, and per list the last revenue read
+    (None when the list had fewer than ``depth`` rows, so every one of its customers was read).
+    """
+    ops = connections[read_alias()].ops
+    lists, params = [], []
+    for piece in (piece for piece in pieces if piece.sign > 0):
+        table, period = CUSTOMER_SALES.tables[piece.level]
+        if piece.level == DAY:
+            rows = f"SELECT customer_id, SUM(revenue) AS revenue FROM {table} WHERE {period} BETWEEN %s AND %s"
+            rows += " GROUP BY customer_id" + ("" if depth else " HAVING SUM(revenue) >= %s")
+            params += [ops.adapt_datefield_value(piece.first), ops.adapt_datefield_value(piece.last)]
+        else:
+            rows = f"SELECT customer_id, revenue FROM {table} WHERE {period} = %s" + (
+                "" if depth else " AND revenue >= %s"
+            )
+            params.append(ops.adapt_datefield_value(piece.first))
+        if depth:
+            rows += " ORDER BY 2 DESC LIMIT %s"
+        params.append(depth or shares[len(lists)])
+        lists.append(f"list_{len(lists)} AS ({rows})")
+    names = [f"list_{index}" for index in range(len(lists))]
+    signed, signed_params = _signed_rows(
+        CUSTOMER_SALES, pieces, ("customer_id",), ("orders", "revenue"),
+        only="customer_id IN (SELECT customer_id FROM candidates)",
+    )  # fmt: skip
+    cuts = ", ".join(f"(SELECT CASE WHEN COUNT(*) < %s THEN NULL ELSE MIN(revenue) END FROM {name})" for name in names)
     sql = f"""
-        SELECT ranked.customer_id, COALESCE(stats.name, ''), ranked.orders, ranked.revenue
-        FROM (
-            SELECT customer_id, SUM(orders) AS orders, SUM(revenue) AS revenue FROM ({rows}) AS pieces
+        WITH {", ".join(lists)},
+        candidates AS ({" UNION ".join(f"SELECT customer_id FROM {name}" for name in names)}),
+        ranked AS (
+            SELECT customer_id, SUM(orders) AS orders, SUM(revenue) AS revenue FROM ({signed}) AS pieces
             GROUP BY customer_id HAVING SUM(orders) > 0 ORDER BY SUM(revenue) DESC, customer_id LIMIT %s
-        ) AS ranked
+        ),
+        cuts AS (SELECT {cuts})
+        SELECT ranked.customer_id, COALESCE(stats.name, ''), ranked.orders, ranked.revenue, cuts.*
+        FROM cuts
+        LEFT JOIN ranked ON 1 = 1
         LEFT JOIN customer_stats AS stats ON stats.customer_id = ranked.customer_id
         ORDER BY ranked.revenue DESC, ranked.customer_id
     """
-    return [
-        {"customer_id": customer_id, "name": name, "orders": int(orders), "revenue": int(revenue)}
-        for customer_id, name, orders, revenue in _fetch(sql, [*params, _clamp(limit)])
-    ]
+    fetched = _fetch(sql, [*params, *signed_params, limit, *[depth or 0] * len(names)])
+    rows = [row[:4] for row in fetched if row[0] is not None]
+    return rows, [None if cut is None else int(cut) for cut in fetched[0][4:]]
 
 
 def monthly_series(*, start: date, end: date) -> list[dict[str, Any]]:

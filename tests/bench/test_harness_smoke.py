@@ -17,6 +17,7 @@ machinery (stack, load, changes, drain, every check) in a few seconds.
 """
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -87,9 +88,11 @@ def test_drain_drains_the_log_and_verifies_it(seeded_log, harness_env):
 
 
 def test_rebuild_rebuilds_every_projection_and_verifies_them(seeded_log, harness_env):
-    output = run_harness(harness_env, "rebuild", seeded_log[0], "--ignore-targets")
+    output = run_harness(harness_env, "rebuild", seeded_log[0], "--ignore-targets", "--each")
     assert "| projection | finished at s | took s |" in output
     assert "verify_projections: exit 0" in output
+    for name in ("order_views", "sales", "reports"):
+        assert re.search(rf"^\| {name} \| [0-9.]+ \| [0-9,]+ \|$", output, re.MULTILINE), name
 
 
 def test_reads_times_the_read_the_join_and_the_api(seeded_log, harness_env):

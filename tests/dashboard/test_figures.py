@@ -7,11 +7,13 @@ chosen times, the projections are drained, and the page and the files are read b
 import csv
 import io
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from django.utils.formats import date_format
 
 from config.rights import VIEW_REPORTS
+from orders_read.dashboard.figures import with_day_text
 from orders_read.dashboard.range import today_utc
 from orders_write.clock import frozen_at
 from orders_write.services import LineInput, order_cancel, order_confirm, order_place
@@ -155,3 +157,13 @@ def test_the_csv_files_hold_the_same_figures(shop, client):
         (str(shop["pending"]), "PENDING", "2500"),
         (str(shop["cancelled"]), "CANCELLED", "4000"),
     ]
+
+
+@pytest.mark.parametrize("by_month, iso, label", [(False, "Y-m-d", "D j M Y"), (True, "Y-m", "M Y")])
+def test_the_series_days_read_as_the_date_filter_would_write_them(by_month, iso, label):
+    days = [date(2024, 1, 1) + timedelta(days=n) for n in range(0, 800, 13)]  # every weekday and month
+
+    rows = with_day_text([{"day": day} for day in days], by_month=by_month)
+
+    assert [row["day_iso"] for row in rows] == [date_format(day, iso) for day in days]
+    assert [row["day_label"] for row in rows] == [date_format(day, label) for day in days]

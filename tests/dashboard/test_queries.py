@@ -6,7 +6,6 @@ head and pending events the health report and watermark measure) or the session 
 tables, and the count must not grow with the data.
 """
 
-import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -25,11 +24,11 @@ from tests.read.rows import (
     add_orders,
     add_product_day,
     order_summary,
+    tables_named,
 )
 
 pytestmark = pytest.mark.usefixtures("read_tables")
 
-_TABLE_AFTER_FROM_OR_JOIN = re.compile(r'\b(?:FROM|JOIN)\s+"?(\w+)"?', re.IGNORECASE)
 ALLOWED_TABLES = READ_TABLES | {
     "projection_checkpoint",
     "projection_parked_stream",
@@ -78,7 +77,7 @@ def _captured(client, path: str) -> list[str]:
 def _assert_read_side_only(statements: list[str]) -> None:
     for sql in statements:
         assert "orders_write_" not in sql.lower(), sql
-        tables = set(_TABLE_AFTER_FROM_OR_JOIN.findall(sql))
+        tables = tables_named(sql)
         assert tables <= ALLOWED_TABLES, sql
 
 
@@ -113,7 +112,7 @@ def test_each_export_reads_only_read_side_tables_in_a_count_independent_of_the_d
 
 def test_the_page_reads_the_read_tables_it_shows(viewer_client):
     statements = _captured(viewer_client, "/dashboard/")
-    tables = {table for sql in statements for table in _TABLE_AFTER_FROM_OR_JOIN.findall(sql)}
+    tables = {table for sql in statements for table in tables_named(sql)}
 
     assert {"daily_sales", "order_summary", "customer_stats", "order_status_month", "product_sales_month"} <= tables
     assert "order_line_view" not in tables

@@ -177,7 +177,7 @@ def direct_figures(start: date, end: date, limit: int) -> dict:
 
 
 def test_every_rollup_figure_equals_the_direct_computation_over_random_histories_and_ranges(
-    make_customer, make_product
+    make_customer, make_product, monkeypatch
 ):
     customers = [make_customer(name) for name in ("Ada", "Grace", "Edsger")]
     examples = itertools.count()
@@ -193,8 +193,10 @@ def test_every_rollup_figure_equals_the_direct_computation_over_random_histories
         steps=st.lists(command, min_size=1, max_size=25),
         ranges=st.lists(st.tuples(day_in_range, day_in_range, st.sampled_from(TODAYS)), min_size=1, max_size=6),
         limit=st.integers(1, 5),
+        depth=st.sampled_from([1, 2, rollups.RANKING_DEPTH]),  # shallow: the rankings must read deeper
     )
-    def check(steps, ranges, limit):
+    def check(steps, ranges, limit, depth):
+        monkeypatch.setattr(rollups, "RANKING_DEPTH", depth)
         orders: list[int] = []
         years = 4 * (next(examples) % 18)  # leap years stay leap up to 2099
         for step in steps:

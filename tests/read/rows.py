@@ -6,6 +6,7 @@ its row to the rollups above it (month, year), as the reports projection keeps t
 """
 
 import itertools
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,15 @@ READ_TABLES = {
     "order_status_day", "order_status_month", "monthly_sales", "product_sales_month", "customer_sales_month",
     "customer_sales_year",
 }  # fmt: skip
+
+_TABLE_AFTER_FROM_OR_JOIN = re.compile(r'\b(?:FROM|JOIN)\s+"?(\w+)"?', re.IGNORECASE)
+_COMMON_TABLE_EXPRESSION = re.compile(r'(?:\bWITH|,)\s+"?(\w+)"?\s+AS\s+\(', re.IGNORECASE)
+
+
+def tables_named(sql: str) -> set[str]:
+    """Return the tables a statement reads (after FROM or JOIN), leaving out its own WITH names."""
+    return set(_TABLE_AFTER_FROM_OR_JOIN.findall(sql)) - set(_COMMON_TABLE_EXPRESSION.findall(sql))
+
 
 _order_ids = itertools.count(1_000)
 _product_ids = itertools.count(1)

@@ -1,18 +1,22 @@
 """The order_summary indexes serve the list queries: the planner picks them, with no sort step.
 
+The customer rollups' ranking indexes serve the threshold ranking's first read of each month
+and year (ADR 0021): the best customers of the period straight from the index.
+
 The selectors' own SQL is captured and explained, on a table big enough (and analysed) for a
 full scan to lose. The check runs on PostgreSQL, where the suite runs, and on SQLite alike:
 both plans name the index they use.
 """
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from orders_read.queries import customer_recent_orders, order_list
+from orders_read.models import CustomerSalesMonth, CustomerSalesYear
+from orders_read.queries import customer_recent_orders, order_list, top_customers
 from tests.read.rows import NOON, add_orders, order_summary
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +79,21 @@ def test_the_unfiltered_list_reads_the_newest_first_index(many_orders):
     _, cursor = order_list(limit=5)
     _assert_served_by(_plan_of(lambda: order_list()), "order_summary_recent")
     _assert_served_by(_plan_of(lambda: order_list(cursor=cursor)), "order_summary_recent")
+
+
+def test_a_ranking_reads_the_best_customers_of_a_month_and_a_year_from_their_ranking_indexes():
+    periods = {CustomerSalesMonth: ("month", date(2023, 12, 1)), CustomerSalesYear: ("year", date(2024, 1, 1))}
+    for model, (period, first) in periods.items():
+        model.objects.bulk_create(
+            model(**{period: first}, customer_id=n, orders=1, revenue=n * 7 % 1000) for n in range(3_000)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
+
+    with CaptureQueriesContext(connection) as captured:
+        top_customers(start=date(2023, 12, 1), end=date(2024, 12, 31))  # December's month row, 2024's year row
+    with connection.cursor() as cursor:
+        cursor.execute(f"{connection.ops.explain_query_prefix()} {captured.captured_queries[0]['sql']}")
+        plan = "\n".join(" ".join(str(part) for part in row) for row in cursor.fetchall())
+
+    assert "customer_sales_month_ranking" in plan and "customer_sales_year_ranking" in plan, plan

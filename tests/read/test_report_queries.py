@@ -4,7 +4,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from orders_read.queries import average_order_value, daily_sales_series, sales_summary, top_customers, top_products
+from orders_read.queries import (
+    average_order_value,
+    daily_sales_series,
+    rollups,
+    sales_summary,
+    top_customers,
+    top_products,
+)
 from tests.read.rows import add_customer, add_customer_day, add_day, add_order, add_product_day
 
 pytestmark = pytest.mark.django_db
@@ -182,3 +189,43 @@ def test_top_customers_stop_at_the_limit():
     assert [row["customer_id"] for row in top_customers(start=MARCH_2, end=MARCH_2, limit=3)] == [12, 11, 10]
     assert len(top_customers(start=MARCH_2, end=MARCH_2, limit=-1)) == 1
     assert top_customers(start=MARCH_3, end=MARCH_4) == []
+
+
+# No piece's best customer is the best of the range: February as its month row plus 1-2 March as
+# days; and February from the 3rd, its month row minus the 1st and 2nd (a subtracted piece).
+SPLIT_LEADER = (
+    date(2024, 2, 1), MARCH_2,
+    [(date(2024, 2, 10), 1, 100), (MARCH_1, 2, 100), (date(2024, 2, 20), 3, 60), (MARCH_2, 3, 60)],
+    {"customer_id": 3, "name": "", "orders": 2, "revenue": 120},
+)  # fmt: skip
+SUBTRACTED_LEADER = (
+    date(2024, 2, 3), date(2024, 2, 29),
+    [(date(2024, 2, 1), 1, 500), (date(2024, 2, 10), 1, 10), (date(2024, 2, 15), 2, 100)],
+    {"customer_id": 2, "name": "", "orders": 1, "revenue": 100},
+)  # fmt: skip
+
+
+# Orders with no revenue (cancelled): the bound is zero, and the second read takes every row.
+NO_REVENUE = (
+    date(2024, 2, 1), date(2024, 2, 29),
+    [(date(2024, 2, 10), 1, 0), (date(2024, 2, 11), 2, 0)],
+    {"customer_id": 1, "name": "", "orders": 1, "revenue": 0},
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case", [SPLIT_LEADER, SUBTRACTED_LEADER, NO_REVENUE], ids=["split", "subtracted", "no revenue"]
+)
+@pytest.mark.parametrize("depth, queries", [(1, 2), (256, 1)])
+def test_top_customers_read_deeper_until_no_unread_customer_can_win(
+    monkeypatch, django_assert_num_queries, case, depth, queries
+):
+    start, end, days, winner = case
+    monkeypatch.setattr(rollups, "RANKING_DEPTH", depth)
+    for day, customer_id, revenue in days:
+        add_customer_day(day, customer_id=customer_id, orders=1, revenue=revenue)
+
+    with django_assert_num_queries(queries):
+        ranking = top_customers(start=start, end=end, limit=1)
+
+    assert ranking == [winner]
