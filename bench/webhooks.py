@@ -130,9 +130,9 @@ def main() -> None:
 
 def run(env: dict[str, str], args) -> None:
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
+    from api.tokens import api_token_issue
     from orders_write.services import LineInput, customer_register, order_place, product_add
     from webhooks.services import endpoint_create
 
@@ -167,7 +167,7 @@ def run(env: dict[str, str], args) -> None:
 
     user = get_user_model().objects.create_superuser("bench-feed", password="bench-password-123")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=user)[1]}")
     page_times, url = [], "/api/events/?limit=500"
     for _ in range(40):
         begun = time.perf_counter()
