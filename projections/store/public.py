@@ -7,6 +7,9 @@ to order and de-duplicate: ``event_id`` (unique, the webhook id and the bus mess
 """
 
 import json
+import threading
+import uuid
+from collections import OrderedDict
 from typing import Any
 
 from events import encode
@@ -31,6 +34,23 @@ def public_event(stored: StoredEvent) -> dict[str, Any]:
     }
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # one, not one per event
+# Public bytes by event id, as ``_DECODED`` keeps decoded events (projections.store.events): the
+# rows never change and the upcasters are this code's, so an entry never goes stale. Feed pages
+# and the webhook fan-out serve the same recent events again and again.
+_PUBLIC: OrderedDict[uuid.UUID, bytes] = OrderedDict()
+_PUBLIC_LIMIT = 20_000
+_PUBLIC_LOCK = threading.Lock()
+
+
 def public_event_json(stored: StoredEvent) -> bytes:
     """Return the public shape as compact UTF-8 JSON: the exact bytes a webhook signs or the bus carries."""
-    return json.dumps(public_event(stored), separators=(",", ":"), ensure_ascii=False).encode()
+    if stored.event_id is not None and (cached := _PUBLIC.get(stored.event_id)) is not None:
+        return cached
+    body = _ENCODER.encode(public_event(stored)).encode()
+    if stored.event_id is not None:
+        with _PUBLIC_LOCK:
+            _PUBLIC[stored.event_id] = body
+            if len(_PUBLIC) > _PUBLIC_LIMIT:
+                _PUBLIC.popitem(last=False)
+    return body
