@@ -4,8 +4,9 @@ An endpoint's secret must be kept whole to sign (Standard Webhooks is HMAC with 
 copy), so it cannot be hashed; it is stored encrypted instead, and decrypted only when the row
 is loaded to sign or rotate. The key is ``WEBHOOK_SECRET_KEY`` run through HKDF-SHA256; when that
 is unset, ``SECRET_KEY`` is (so a database dump alone does not reveal the secrets). Rows
-encrypted under an older key (``SECRET_KEY_FALLBACKS``, or ``WEBHOOK_SECRET_KEY_FALLBACKS``) still
-decrypt, and are re-encrypted under the current key the next time they are saved. See ADR 0020.
+encrypted under an older key in ``WEBHOOK_SECRET_KEY_FALLBACKS`` (and Django's
+``SECRET_KEY_FALLBACKS`` while the key comes from ``SECRET_KEY``) still decrypt, and are
+re-encrypted under the current key the next time they are saved. See ADR 0020.
 """
 
 import base64
@@ -33,7 +34,7 @@ def _key_material() -> list[str]:
     """The current key's material first, then the older ones that may still open a row."""
     if settings.WEBHOOK_SECRET_KEY:
         return [settings.WEBHOOK_SECRET_KEY, *settings.WEBHOOK_SECRET_KEY_FALLBACKS]
-    return [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return [settings.SECRET_KEY, *settings.WEBHOOK_SECRET_KEY_FALLBACKS, *settings.SECRET_KEY_FALLBACKS]
 
 
 @cache
