@@ -137,9 +137,10 @@ ENDPOINTS = {
         lambda shop, client: ("/api/reports/top-customers/", {**RANGE, "limit": 100}),
         AUTH + REPORTS_WATERMARK + 1,
     ),
-    # Every projection's watermark (checkpoints + 3), then the health: checkpoints, parked
-    # streams, the head and one lag count per projection.
-    "projections": (lambda shop, client: ("/api/projections/", {}), AUTH + 1 + 3 + 3 + 3),
+    # Every consumer's watermark (checkpoints + 4: three projections and the webhooks relay), then
+    # the health: checkpoints, parked streams, the head, one lag count per consumer and the relay's
+    # receiver-down record (the database cache).
+    "projections": (lambda shop, client: ("/api/projections/", {}), AUTH + 1 + 4 + 3 + 4 + 1),
 }
 
 
