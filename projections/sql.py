@@ -80,6 +80,31 @@ def _insert_on_conflict_unnest(
         )
 
 
+def bulk_set(cursor: Any, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """Set ``columns`` of existing rows: each row is its ``key`` value, then the columns' values.
+
+    PostgreSQL: one ``UPDATE … FROM unnest(…)``; SQLite: one ``UPDATE`` per row.
+    """
+    if not rows:
+        return
+    if cursor.db.vendor == "postgresql":
+        types = column_types(cursor, table)
+        unnest = ", ".join(f"%b::{types[column]}[]" for column in (key, *columns))
+        assignments = ", ".join(f"{column} = v.{column}" for column in columns)
+        with server_side_cursor(cursor.db) as raw:
+            raw.execute(
+                f"UPDATE {table} SET {assignments} FROM unnest({unnest}) AS v({key}, {', '.join(columns)}) "
+                f"WHERE {table}.{key} = v.{key}",
+                [list(values) for values in zip(*rows, strict=True)],
+            )
+        return
+    assignments = ", ".join(f"{column} = %s" for column in columns)
+    cursor.executemany(
+        f"UPDATE {table} SET {assignments} WHERE {key} = %s",
+        [[*(_adapt(cursor, value) for value in row[1:]), row[0]] for row in rows],
+    )
+
+
 def server_side_cursor(connection: Any) -> Any:
     """A psycopg cursor with server-side binding on a Django PostgreSQL connection (in its transaction).
 

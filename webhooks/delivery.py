@@ -1,13 +1,15 @@
 """The delivery worker: POSTs queued deliveries, in version order per (endpoint, order), retrying.
 
 A thread claims up to ``CLAIM_LIMIT`` due deliveries in one transaction (``FOR UPDATE SKIP
-LOCKED``), POSTs each and records the outcome in the same transaction. Only the *head* of a
-stream (the lowest pending ``aggregate_version`` of an aggregate for an endpoint) is ever
-claimable, and a claimed head stays locked until its outcome commits, so one order never has
-two deliveries in flight and its events arrive in version order; a failing head holds back only
-its own order's later events for that endpoint. A worker killed mid-POST releases its locks with
-its connection and the deliveries are attempted again: at least once, always with the same
-``webhook-id`` (the event id). Retries back off exponentially with jitter for
+LOCKED``), POSTs each over its kept-alive connections (``webhooks.transport``) and records the
+outcomes in the same transaction, in one statement; what it has not attempted after
+``ROUND_SECONDS`` goes back untouched. Only the *head* of a stream (the lowest pending
+``aggregate_version`` of an aggregate for an endpoint) is ever claimable, and a claimed head
+stays locked until its outcome commits, so one order never has two deliveries in flight and its
+events arrive in version order; a failing head holds back only its own order's later events for
+that endpoint. A worker killed mid-POST releases its locks with its connection and the
+deliveries are attempted again: at least once, always with the same ``webhook-id`` (the event
+id). Retries back off exponentially with jitter for
 ``WEBHOOK_RETRY_FOR_SECONDS`` (3 days), then the delivery is parked as failed; an endpoint
 failing that long is disabled. See ADR 0020.
 """
@@ -16,8 +18,6 @@ import http.client
 import json
 import logging
 import random
-import socket
-import ssl
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -30,15 +30,18 @@ from config.databases import read_alias
 from observability.context import log_context
 from observability.instruments import record_webhook_delivery, record_webhook_endpoint_disabled
 from projections.runtime.loop import drain
-from projections.sql import on_postgresql
+from projections.sql import bulk_set, on_postgresql
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.signing import signature_header
-from webhooks.targets import Target, TargetRefused, resolve
+from webhooks.targets import TargetRefused
+from webhooks.transport import ConnectionPool
 
 logger = logging.getLogger(__name__)
 
-CLAIM_LIMIT = 10
-MAX_RESPONSE_BYTES = 64 * 1024
+CLAIM_LIMIT = 20
+# A round stops starting POSTs after this long (the rest of its claim is released untouched), so
+# the claim's locks and its idle transaction stay short whatever the receivers do.
+ROUND_SECONDS = 5
 MAX_BACKOFF_SECONDS = 4 * 3600
 USER_AGENT = "orders-webhooks/1"
 
@@ -55,41 +58,6 @@ _CLAIM = """
 """
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to the vetted address, never to a fresh resolution of the host (no DNS rebinding)."""
-
-    def __init__(self, target: Target, timeout: float) -> None:
-        super().__init__(target.host, target.port, timeout=timeout)
-        self.address = target.address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, target: Target, timeout: float) -> None:
-        super().__init__(target.host, target.port, timeout=timeout, context=ssl.create_default_context())
-        self.address = target.address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # the certificate is the host's
-
-
-def post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POST ``body`` to ``url`` (re-vetted now); return the status. Redirects are not followed."""
-    target = resolve(url)
-    connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
-    connection = connection_class(target, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
-    try:
-        connection.request("POST", target.path, body=body, headers=headers)
-        response = connection.getresponse()
-        response.read(MAX_RESPONSE_BYTES)  # at most this much of whatever the receiver says
-        return response.status
-    finally:
-        connection.close()
-
-
 def backoff_seconds(attempts: int) -> float:
     """Exponential backoff with jitter: about base * 2^(attempts-1), capped, times 0.5-1.5."""
     delay = min(settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** min(attempts - 1, 30), MAX_BACKOFF_SECONDS)
@@ -103,7 +71,7 @@ def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
     return [endpoint.secret, endpoint.previous_secret] if overlapping else [endpoint.secret]
 
 
-def attempt(delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> bool:
+def attempt(delivery: WebhookDelivery, endpoint: WebhookEndpoint, pool: ConnectionPool) -> bool:
     """POST one delivery and record the outcome on it (unsaved); return whether it was delivered."""
     now = timezone.now()
     body = bytes(delivery.body)
@@ -122,7 +90,7 @@ def attempt(delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> bool:
     started = time.monotonic()
     status, error, outcome = None, "", "delivered"
     try:
-        status = post(endpoint.url, body, headers)
+        status = pool.post(endpoint.url, body, headers)
         if 300 <= status < 400:
             error, outcome = f"HTTP {status}: redirects are not followed", "rejected"
         elif 400 <= status < 500:
@@ -164,13 +132,29 @@ def _correlation_of(body: bytes) -> str | None:
         return None
 
 
-def deliver_due(limit: int = CLAIM_LIMIT) -> int:
-    """Attempt up to ``limit`` due stream heads in one transaction; return how many were attempted."""
+_OUTCOME_FIELDS = [
+    "state", "attempts", "last_attempt_at", "delivered_at", "next_attempt_at", "status_code", "duration_ms", "error",
+]  # fmt: skip
+_OUTCOME_COLUMNS = [WebhookDelivery._meta.get_field(name).column for name in _OUTCOME_FIELDS]
+
+
+def deliver_due(limit: int = CLAIM_LIMIT, *, pool: ConnectionPool | None = None) -> int:
+    """Attempt up to ``limit`` due stream heads in one transaction; return how many were attempted.
+
+    ``pool`` is the calling thread's kept-alive connections; without one, this round's are closed at its end.
+    """
+    if pool is None:
+        pool = ConnectionPool()
+        try:
+            return deliver_due(limit, pool=pool)
+        finally:
+            pool.close()
     using = read_alias()
     with transaction.atomic(using=using):
         with connections[using].cursor() as cursor:
             if on_postgresql(using):
-                idle = int(settings.WEBHOOK_TIMEOUT_SECONDS) * 3 + 5
+                # The POSTs run while the transaction idles: at most a round plus one slow POST.
+                idle = ROUND_SECONDS + int(settings.WEBHOOK_TIMEOUT_SECONDS) * 3 + 5
                 cursor.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{idle}s'")
                 cursor.execute(_CLAIM + " FOR UPDATE OF d SKIP LOCKED", [timezone.now(), limit])
             else:
@@ -183,13 +167,25 @@ def deliver_due(limit: int = CLAIM_LIMIT) -> int:
             e.pk: e for e in WebhookEndpoint.objects.using(using).filter(id__in={d.endpoint_id for d in deliveries})
         }
         outcomes: dict[int, bool] = {}
+        attempted: list[WebhookDelivery] = []
+        deadline = time.monotonic() + ROUND_SECONDS
         for delivery in deliveries:
-            delivered = attempt(delivery, endpoints[delivery.endpoint_id])
+            if attempted and time.monotonic() > deadline:
+                break  # the rest stay pending as they were, for the next round
+            delivered = attempt(delivery, endpoints[delivery.endpoint_id], pool)
             outcomes[delivery.endpoint_id] = outcomes.get(delivery.endpoint_id, False) or delivered
-            delivery.save(using=using)
+            attempted.append(delivery)
+        with connections[using].cursor() as cursor:  # one statement, not an ORM CASE per field and row
+            bulk_set(
+                cursor,
+                WebhookDelivery._meta.db_table,
+                "id",
+                _OUTCOME_COLUMNS,
+                [[d.pk, *(getattr(d, name) for name in _OUTCOME_FIELDS)] for d in attempted],
+            )
         for endpoint_id, any_delivered in outcomes.items():
             _record_health(endpoints[endpoint_id], any_delivered, using=using)
-    return len(ids)
+    return len(attempted)
 
 
 def _record_health(endpoint: WebhookEndpoint, delivered: bool, *, using: str) -> None:
@@ -238,21 +234,24 @@ class DeliveryWorker:
             with self._work:
                 self._work.notify_all()
             for worker in workers:
-                worker.join(timeout=settings.WEBHOOK_TIMEOUT_SECONDS * CLAIM_LIMIT)
+                worker.join(timeout=ROUND_SECONDS + settings.WEBHOOK_TIMEOUT_SECONDS * 3)
             connections.close_all()
 
     def _deliver_loop(self) -> None:
+        pool = ConnectionPool()  # this thread's kept-alive connections
         try:
             while not self.stop.is_set():
                 try:
-                    attempted = deliver_due()
+                    attempted = deliver_due(pool=pool)
                 except Exception:  # a lost database connection: log, pause, go on (nothing was recorded)
                     logger.exception("webhook delivery round failed")
                     connections.close_all()
+                    pool.close()
                     attempted = 0
                     self.stop.wait(1)
                 if not attempted:
                     with self._work:
                         self._work.wait(timeout=0.25)
         finally:
+            pool.close()
             connections.close_all()

@@ -11,6 +11,18 @@ back only that order for that endpoint.
 from django.db import models
 
 from config.rights import MANAGE_WEBHOOKS, VIEW_EVENTS, codename
+from webhooks.secrets_at_rest import decrypt_secret, encrypt_secret
+
+
+class EncryptedSecretField(models.TextField):
+    """A signing secret: plain on the model (to sign), a Fernet token in the column (ADR 0020)."""
+
+    def from_db_value(self, value, expression, connection):
+        return decrypt_secret(value) if value is not None else value
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        return encrypt_secret(value) if value is not None else value
 
 
 class WebhookEndpoint(models.Model):
@@ -18,9 +30,10 @@ class WebhookEndpoint(models.Model):
     event_types = models.JSONField(default=list, blank=True, help_text="Empty: every event type.")
     description = models.CharField(max_length=500, blank=True, default="")
     enabled = models.BooleanField(default=True)
-    # The signing secrets (``whsec_…``), kept only to sign; never shown after creation, never logged.
-    secret = models.CharField(max_length=100, editable=False)
-    previous_secret = models.CharField(max_length=100, blank=True, default="", editable=False)
+    # The signing secrets (``whsec_…``), encrypted at rest and kept only to sign; never shown after
+    # creation, never logged.
+    secret = EncryptedSecretField(editable=False)
+    previous_secret = EncryptedSecretField(blank=True, default="", editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     failing_since = models.DateTimeField(null=True, blank=True, editable=False)
     disabled_reason = models.CharField(max_length=500, blank=True, default="", editable=False)

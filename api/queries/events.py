@@ -3,12 +3,17 @@
 Read straight from the outbox through the event store (``projections.store.feed``), so there is
 no projection to wait for. ``next`` is always present: the cursor after the last event, or the
 same one when there were none, so a client can poll (or long-poll with ``wait``) forever from
-where it was. Bodies are ``public_event`` (the current schema, upcast on read). See ADR 0020.
+where it was. Bodies are ``public_event`` (the current schema, upcast on read). A page is
+written from each event's ``public_event_json`` bytes, the very bytes a webhook signs, byte for
+byte what DRF's JSON renderer made of the same dicts; rendering 500 nested dicts through DRF
+was most of a page's time (docs/benchmarks.md). See ADR 0020.
 """
 
+import json
+
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from api.base import QueryApi, ReadParams
@@ -19,10 +24,11 @@ from config.rights import VIEW_EVENTS
 from events import EVENT_TYPES
 from projections.store import START
 from projections.store.feed import InvalidFeedCursor, decode_cursor, encode_cursor, wait_for_page
-from projections.store.public import public_event
+from projections.store.public import public_event_json
 
 MAX_FEED_PAGE = 500
 MAX_WAIT_SECONDS = 25
+_LINE_SEPARATOR, _PARAGRAPH_SEPARATOR = "\u2028".encode(), "\u2029".encode()
 
 
 class FeedParams(ReadParams):
@@ -111,4 +117,12 @@ class EventFeedApi(QueryApi):
             limit=params["limit"],
         )
         next_url = replace_query_param(request.build_absolute_uri(), "after", encode_cursor(page.end))
-        return Response({"results": [public_event(stored) for stored in page.events], "next": next_url})
+        return HttpResponse(feed_page_json(page.events, next_url), content_type="application/json")
+
+
+def feed_page_json(events, next_url: str) -> bytes:
+    """Return ``{"results": [...], "next": ...}`` as DRF's ``JSONRenderer`` writes it (compact, UTF-8)."""
+    results = b",".join(public_event_json(stored) for stored in events)
+    page = b'{"results":[' + results + b'],"next":' + json.dumps(next_url, ensure_ascii=False).encode() + b"}"
+    # As the renderer does: U+2028/U+2029 escaped, so the page is also valid JavaScript.
+    return page.replace(_LINE_SEPARATOR, rb"\u2028").replace(_PARAGRAPH_SEPARATOR, rb"\u2029")

@@ -168,6 +168,10 @@ WEBHOOK_TIMEOUT_SECONDS = 10
 WEBHOOK_RETRY_BASE_SECONDS = float(env_int("WEBHOOK_RETRY_BASE_MS", 5000, minimum=1)) / 1000
 WEBHOOK_RETRY_FOR_SECONDS = env_int("WEBHOOK_RETRY_FOR_SECONDS", 3 * 24 * 3600, minimum=1)
 WEBHOOK_DELIVERY_THREADS = env_int("WEBHOOK_DELIVERY_THREADS", 8, minimum=1)
+# Signing secrets are stored encrypted under a key derived from this (SECRET_KEY when unset);
+# rows written under a fallback still decrypt (webhooks.secrets_at_rest).
+WEBHOOK_SECRET_KEY = env_str("WEBHOOK_SECRET_KEY")
+WEBHOOK_SECRET_KEY_FALLBACKS = env_list("WEBHOOK_SECRET_KEY_FALLBACKS", [])
 
 # A cache every process shares (web, qcluster workers): the drain's debounce mark and
 # django-q2's monitor live here. The database by default, Redis when REDIS_URL is set.

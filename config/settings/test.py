@@ -13,6 +13,3 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Health checks see every change at once (the cache has a test of its own, tests/api/test_health.py).
 HEALTH_CACHE_SECONDS = 0
-# The webhooks relay (ADR 0020) is left out of the suite's consumers, which the projection and
-# API tests enumerate; the webhook tests add it back (tests/webhooks/conftest.py).
-CONSUMERS = [name for name in CONSUMERS if name != "webhooks.fanout.WebhookFanOut"]  # noqa: F405

@@ -6,6 +6,9 @@ to order and de-duplicate: ``event_id`` (unique, the webhook id and the bus mess
 ``position`` and ``aggregate_version`` (per aggregate, gapless).
 """
 
+import threading
+import uuid
+from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -32,10 +35,26 @@ def public_event(stored: StoredEvent) -> dict[str, Any]:
     }
 
 
+# Public bytes by event id, as ``_DECODED`` keeps decoded events (projections.store.events): the
+# rows never change and the upcasters are this code's, so an entry never goes stale. Feed pages
+# and the webhook fan-out serve the same recent events again and again.
+_PUBLIC: OrderedDict[uuid.UUID, bytes] = OrderedDict()
+_PUBLIC_LIMIT = 20_000
+_PUBLIC_LOCK = threading.Lock()
+
+
 def public_event_json(stored: StoredEvent) -> bytes:
     """Return the public shape as compact UTF-8 JSON: the exact bytes a webhook signs or the bus carries.
 
     orjson writes what ``json.dumps(..., separators=(",", ":"), ensure_ascii=False)`` writes for these
     types, several times faster: every relay encodes every event it sends (ADR 0019).
     """
-    return orjson.dumps(public_event(stored))
+    if stored.event_id is not None and (cached := _PUBLIC.get(stored.event_id)) is not None:
+        return cached
+    body = orjson.dumps(public_event(stored))
+    if stored.event_id is not None:
+        with _PUBLIC_LOCK:
+            _PUBLIC[stored.event_id] = body
+            if len(_PUBLIC) > _PUBLIC_LIMIT:
+                _PUBLIC.popitem(last=False)
+    return body

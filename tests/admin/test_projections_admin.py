@@ -82,7 +82,7 @@ def test_health_shows_every_projection_and_its_state(customer, sku):
     place(customer, sku)
     drain_fully("order_views")
 
-    never_drained = {"sales": "stuck", "reports": "stuck"}  # no heartbeat yet
+    never_drained = {"sales": "stuck", "reports": "stuck", "webhooks": "stuck"}  # no heartbeat yet
     assert states(viewer) == {"order_views": "idle", **never_drained}
     page = viewer.get(HEALTH).content.decode()
     for element in ('id="projection-health"', 'id="projection-order_views"', 'data-state="idle"'):

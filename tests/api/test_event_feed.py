@@ -6,9 +6,14 @@ import time
 import psycopg
 import pytest
 from django.db import connection
+from rest_framework.renderers import JSONRenderer
 
 from config.rights import VIEW_EVENTS
-from orders_write.services import LineInput, order_confirm, order_place
+from events import EVENT_TYPES
+from orders_write.services import LineInput, order_cancel, order_confirm, order_place
+from projections.store import START
+from projections.store.feed import read_page
+from projections.store.public import public_event
 from tests.api.conftest import client_for, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,6 +72,21 @@ def test_paging_across_new_commits_has_no_gap_and_no_duplicate(feed_client, cust
         "correlation_id",
         "data",
     }
+
+
+def test_a_page_is_byte_for_byte_what_drf_renders_of_the_public_events(feed_client, make_customer, sku):
+    customer = make_customer(name="Zoë \u2028 Ørsted \u2029 ☃")  # non-ASCII, and the two JavaScript line breaks
+    order_cancel(order_id=place(customer, sku), reason='said "no"\u2028twice')
+    response = feed_client.get("/api/events/?limit=50")
+
+    events = read_page(after=START, event_types=frozenset(EVENT_TYPES), limit=50).events
+    assert len(events) >= 4
+    expected = {"results": [public_event(stored) for stored in events], "next": response.json()["next"]}
+    assert response.content == JSONRenderer().render(expected)
+    assert b"\\u2028" in response.content and "\u2028".encode() not in response.content
+    assert response["Content-Type"] == "application/json"
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
+    assert int(response["X-Projection-Position"]) >= events[-1].position
 
 
 def test_filters_and_an_empty_page_keep_the_cursor(feed_client, customer, sku):

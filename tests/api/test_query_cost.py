@@ -49,9 +49,9 @@ POSITION_CHECKS = (
     re.compile(r"SELECT LEAST\(\s*\(SELECT MIN\(position\) - 1 FROM \(\s*SELECT position FROM outbox_event"),
     re.compile(r"^SELECT COALESCE\(MAX\(position\), 0\) FROM outbox_event$"),
 )
-LAG_CHECK = re.compile(
-    r"^SELECT COUNT\(\*\), MIN\(occurred_at\) FROM \(\s+\(SELECT occurred_at FROM outbox_event"
-    r"\s+WHERE \(txid, position\) >"
+LAG_CHECK = re.compile(  # every consumer's bounded lag count, joined in one statement (ADR 0024)
+    r"^\(SELECT 0 AS consumer, \* FROM \(\s+SELECT COUNT\(\*\), MIN\(occurred_at\) FROM \(\s+"
+    r"\(SELECT occurred_at FROM outbox_event\s+WHERE \(txid, position\) >"
 )
 HISTORY_READ = re.compile(r"FROM outbox_event\s+WHERE aggregate_type = .* AND aggregate_id = ")
 
@@ -137,9 +137,10 @@ ENDPOINTS = {
         lambda shop, client: ("/api/reports/top-customers/", {**RANGE, "limit": 100}),
         AUTH + REPORTS_WATERMARK + 1,
     ),
-    # Every projection's watermark (checkpoints + 3), then the health: checkpoints, parked
-    # streams, the head and one lag count per projection.
-    "projections": (lambda shop, client: ("/api/projections/", {}), AUTH + 1 + 3 + 3 + 3),
+    # Every consumer's watermark (checkpoints + 4: three projections and the webhooks relay), then
+    # the health: checkpoints, parked streams, the head, every consumer's lag in one statement and the
+    # relay's receiver-down record (the database cache).
+    "projections": (lambda shop, client: ("/api/projections/", {}), AUTH + 1 + 4 + 3 + 1 + 1),
 }
 
 

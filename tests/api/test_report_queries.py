@@ -245,12 +245,13 @@ def test_projections_lists_every_projection_with_its_state(manager_client, drain
     body = idle.json()
     assert body["next"] is None
     rows = {row["name"]: row for row in body["results"]}
-    assert set(rows) == {"order_views", "sales", "reports"}
+    assert set(rows) == {"order_views", "sales", "reports", "webhooks"}
     for row in rows.values():
         assert row["state"] == "idle"
         assert (row["lag_events"], row["lag_seconds"], row["parked"], row["last_error"]) == (0, 0.0, 0, None)
-        # CustomerRegistered and OrderPlaced; the reports projection reads order events only.
-        assert row["events_applied"] == (1 if row["name"] == "reports" else 2)
+        # CustomerRegistered and OrderPlaced; the reports projection reads order events only, the
+        # webhooks relay every event (the product's too).
+        assert row["events_applied"] == {"reports": 1, "webhooks": 3}.get(row["name"], 2)
         assert row["heartbeat_at"] is not None
         assert row["head"] >= row["position"] > 0
     assert int(idle["X-Projection-Position"]) == rows["order_views"]["head"]

@@ -118,7 +118,7 @@ def test_projection_health_says_the_data_is_current_as_of_the_outbox_head(shop, 
     assert freshness.position == shop["head"]
     assert freshness.current
     states = {row["name"]: row["state"] for row in freshness.projections}
-    assert states == {"order_views": "idle", "sales": "idle", "reports": "idle"}
+    assert states == {"order_views": "idle", "sales": "idle", "reports": "idle", "webhooks": "idle"}
     page = response.content.decode()
     assert f'id="data-as-of" data-position="{shop["head"]}"' in page
     assert 'id="projection-sales" data-state="idle"' in page

@@ -35,6 +35,7 @@ ALLOWED_TABLES = READ_TABLES | {
     "outbox_event",
     "outbox_timeline",  # which cluster wrote which positions: part of the log (ADR 0017)
     "pg_control_system",  # the cluster's identity, to tell a restore
+    "shared_cache",  # a relay's receiver-down record (the webhooks relay's), in the read database's cache
     "django_session",
     "auth_user",
     "auth_permission",
@@ -44,7 +45,7 @@ ALLOWED_TABLES = READ_TABLES | {
     "auth_group_permissions",
     "django_content_type",
 }
-PAGE_QUERY_LIMIT = 20
+PAGE_QUERY_LIMIT = 21  # the health of every consumer included: the webhooks relay costs a lag count and a cache read
 EXPORT_QUERY_LIMIT = 6
 EXPORTS = sorted(TABLES)
 

@@ -20,7 +20,7 @@ from orders_write.services import (
     product_reprice,
 )
 from projections.runtime.loop import drain_all
-from projections.runtime.registry import consumers
+from projections.runtime.registry import projections
 from projections.runtime.verify import verify
 
 SKUS = [f"CONV-{i}" for i in range(5)]
@@ -78,6 +78,6 @@ def test_random_commands_drained_in_random_batches_converge(customer, make_produ
             with contextlib.suppress(DomainError):  # illegal commands are part of the mix
                 run(step, customer, orders)
         drain_all(batch_size=final_batch)
-        assert {name: verify(name) for name in consumers()} == {name: [] for name in consumers()}
+        assert {name: verify(name) for name in projections()} == {name: [] for name in projections()}
 
     check()

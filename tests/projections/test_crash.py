@@ -26,7 +26,7 @@ from orders_write.models import Order
 from orders_write.services import LineInput, order_cancel, order_confirm, order_place
 from projections.order_views import OrderViews
 from projections.runtime.loop import drain, drain_all, drain_batch, ensure_checkpoints
-from projections.runtime.registry import consumers
+from projections.runtime.registry import projections
 from projections.runtime.verify import verify
 from tests.projections.processes import ROOT, child_env, current_database_url, stop
 
@@ -104,7 +104,7 @@ def test_drainers_killed_mid_batch_leave_the_projections_exact(customer, make_pr
     place_orders(customer, skus, rng)
     env = child_env(current_database_url(application_name=DRAINER))
 
-    names = sorted(consumers())
+    names = sorted(projections())
     kills_in_a_batch = sum(
         start_and_kill_a_drainer(names[kill % len(names)], env, tmp_path / f"drainer-{kill}.log", rng)
         for kill in range(KILLS)

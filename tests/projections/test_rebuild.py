@@ -33,7 +33,7 @@ from projections import order_views
 from projections.models import Checkpoint
 from projections.runtime.loop import drain, drain_all
 from projections.runtime.rebuild import RebuildError, rebuild, rebuild_many
-from projections.runtime.registry import consumers, projections
+from projections.runtime.registry import projections
 from projections.runtime.verify import verify
 from projections.store.postgres import PostgresEventStore
 from tests.postgres import database_dsn
@@ -223,7 +223,7 @@ def test_rebuilding_every_projection_reads_the_log_once(orders, monkeypatch):
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM order_summary")
         cursor.execute("DELETE FROM daily_sales")
-        handled = sorted(set().union(*(p.event_types() for p in consumers().values())))
+        handled = sorted(set().union(*(p.event_types() for p in projections().values())))
         cursor.execute("SELECT COUNT(*) FROM outbox_event WHERE event_type = ANY(%s)", [handled])
         (log_size,) = cursor.fetchone()
     reads = []

@@ -19,11 +19,5 @@ def private_targets(settings):
 
 
 @pytest.fixture(autouse=True)
-def webhooks_relay(settings):
-    """The suite's settings leave the relay out (config/settings/test.py); production has it."""
-    settings.CONSUMERS = [*settings.CONSUMERS, "webhooks.fanout.WebhookFanOut"]
-
-
-@pytest.fixture(autouse=True)
-def empty_tables(transactional_db, webhooks_relay):
+def empty_tables(transactional_db):
     empty_read_tables()

@@ -3,9 +3,13 @@
 It verifies nothing itself: tests check the recorded requests with the Standard Webhooks
 reference library. ``failing`` aggregate ids get a 500; ``redirect_to`` answers every request
 with a 302 there; ``stop()`` and ``start()`` take it down and bring it back on the same port.
+It speaks HTTP/1.0 (a connection per request) unless ``keep_alive``; ``connections`` counts the
+client connections it accepted.
 """
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,25 +30,37 @@ class Received:
 @dataclass
 class Receiver:
     port: int = 0
+    host: str = "127.0.0.1"
+    keep_alive: bool = False
     failing: set[int] = field(default_factory=set)
     redirect_to: str | None = None
     delay: float = 0.0
     requests: list[Received] = field(default_factory=list)
     max_in_flight_per_order: int = 0
+    connections: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._in_flight: dict[int, int] = {}
+        self._open: list[socket.socket] = []
         self._server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks"
+        return f"http://{self.host}:{self.port}/hooks"
 
     def start(self) -> "Receiver":
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if self.keep_alive else "HTTP/1.0"
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver.connections += 1
+                    receiver._open.append(self.connection)
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver._handle(self, body)
@@ -53,7 +69,7 @@ class Receiver:
                 pass
 
         ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -64,6 +80,11 @@ class Receiver:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:  # kept-alive connections too: their clients see the close
+            for sock in self._open:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self._open.clear()
 
     def _handle(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
         event = json.loads(body)
