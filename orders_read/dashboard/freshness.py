@@ -26,10 +26,11 @@ STATE_LABELS = {
     "parked": "Parked streams",
     "restored": "Restored: catching up",
     "unreachable_events": "Events unreachable",
+    "receiver_unavailable": "Receiver unavailable",  # a relay's NATS or webhook side is down (ADR 0019)
 }
 STATE_TONES = {
     "idle": "good", "catching_up": "neutral", "stuck": "bad", "parked": "bad", "restored": "bad",
-    "unreachable_events": "bad",
+    "unreachable_events": "bad", "receiver_unavailable": "bad",
 }  # fmt: skip
 
 

@@ -14,9 +14,11 @@ from django.utils.formats import date_format
 
 from config.rights import VIEW_REPORTS
 from orders_read.dashboard.figures import with_day_text
+from orders_read.dashboard.freshness import STATE_LABELS, STATE_TONES
 from orders_read.dashboard.range import today_utc
 from orders_write.clock import frozen_at
 from orders_write.services import LineInput, order_cancel, order_confirm, order_place
+from projections.runtime.status import STATES
 from tests.dashboard.conftest import logged_in, make_user
 
 TODAY = today_utc()
@@ -167,3 +169,8 @@ def test_the_series_days_read_as_the_date_filter_would_write_them(by_month, iso,
 
     assert [row["day_iso"] for row in rows] == [date_format(day, iso) for day in days]
     assert [row["day_label"] for row in rows] == [date_format(day, label) for day in days]
+
+
+def test_every_consumer_state_has_a_label_and_a_tone():
+    assert set(STATE_LABELS) == set(STATES) == set(STATE_TONES)
+    assert STATE_TONES["receiver_unavailable"] == "bad"
