@@ -4,6 +4,8 @@ With ``PROMETHEUS_MULTIPROC_DIR`` set, gunicorn's workers write their metric val
 there and ``/metrics`` sums them; see ``observability/multiprocess.py`` and ADR 0024.
 """
 
+import gc
+
 # Long query strings reach Django, which answers an over-long one in the API's JSON error shape;
 # at gunicorn's default (4094) gunicorn itself answers 414 with an HTML page (ADR 0023).
 limit_request_line = 8190
@@ -19,3 +21,10 @@ def child_exit(server, worker):
     from observability.multiprocess import mark_process_dead
 
     mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """Freeze what the worker loaded (Django, the project's modules, the URL conf): the collector's
+    full passes then skip those objects, which otherwise made a full pass during a feed page cost
+    40-50 ms (docs/benchmarks.md, "Webhooks and the event feed"; Python's ``gc.freeze``)."""
+    gc.freeze()
