@@ -64,17 +64,23 @@ def test_the_text_format_appends_the_same_fields():
     assert text.endswith("INFO orders.test placed order_id=9 duration_ms=1.5")
 
 
-def test_one_api_placement_logs_one_correlation_id_from_request_to_command_to_every_drain_batch(
-    json_lines, clerk_client, customer, sku, drain
-):
+def place_with_request_id(client, customer: int, sku: str):
+    """Place an order through the API under a fresh ``X-Request-ID``; return the id and the response."""
     incoming = uuid.uuid4()
-    response = clerk_client.post(
+    response = client.post(
         "/api/orders/",
         {"customer_id": customer, "lines": [{"sku": sku, "quantity": 2}]},
         format="json",
         HTTP_X_REQUEST_ID=str(incoming),
     )
     assert response.status_code == 201, response.content
+    return incoming, response
+
+
+def test_one_api_placement_logs_one_correlation_id_from_request_to_command_to_every_drain_batch(
+    json_lines, clerk_client, customer, sku, drain
+):
+    incoming, response = place_with_request_id(clerk_client, customer, sku)
     assert response["X-Request-ID"] == str(incoming)
     order_id = response.json()["order_id"]
     drain()

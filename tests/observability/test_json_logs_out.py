@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from tests.bus.conftest import SHARED_NATS, _delete_stream, use_bus
-from tests.observability.test_json_logs import json_lines  # noqa: F401 (fixture)
+from tests.observability.test_json_logs import json_lines, place_with_request_id  # noqa: F401 (fixture)
 from tests.webhooks.helpers import create_endpoint, run_until, webhook_client
 from tests.webhooks.receiver import Receiver
 
@@ -38,14 +38,7 @@ def test_the_webhook_delivery_and_the_nats_publish_log_the_requests_correlation_
     drain,
 ):
     create_endpoint(webhook_client(), events_out.url, ["OrderPlaced"])
-    incoming = uuid.uuid4()
-    response = clerk_client.post(
-        "/api/orders/",
-        {"customer_id": customer, "lines": [{"sku": sku, "quantity": 1}]},
-        format="json",
-        HTTP_X_REQUEST_ID=str(incoming),
-    )
-    assert response.status_code == 201, response.content
+    incoming, _ = place_with_request_id(clerk_client, customer, sku)
     drain()  # every consumer, the NATS relay among them
     run_until(lambda: len(events_out.accepted()) >= 1)
     correlation = str(incoming)
