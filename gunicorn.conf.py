@@ -25,6 +25,6 @@ def child_exit(server, worker):
 
 def post_worker_init(worker):
     """Freeze what the worker loaded (Django, the project's modules, the URL conf): the collector's
-    full passes then skip those objects, which otherwise made a full pass during a feed page cost
-    40-50 ms (docs/benchmarks.md, "Webhooks and the event feed"; Python's ``gc.freeze``)."""
+    full passes then skip those objects instead of stalling the request they land on (ADR 0020;
+    figures in docs/benchmarks.md, "Webhooks and the event feed")."""
     gc.freeze()

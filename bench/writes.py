@@ -69,8 +69,8 @@ DATABASE = "bench_writes"
 REDIS_DB_URL = "redis://127.0.0.1:6379/11"  # a Redis database of this bench's own
 BENCH_USER = "bench"
 # With ``--observability``: the default service in workers that log JSON at INFO and keep their metrics
-# in a multiprocess directory, and in a pair of workers set up alike without them (a worker that also
-# runs the crud variant is not a fair "off": its service ran 15-20% slower in an A/A run).
+# in a multiprocess directory, and in a pair of workers set up alike without them: a worker that also
+# runs the crud variant is not a fair "off" (docs/benchmarks.md, "Observability overhead").
 OBSERVED = "service+observability"
 UNOBSERVED = "service+own workers"
 SEED = 20261123

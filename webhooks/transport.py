@@ -34,8 +34,8 @@ Key = tuple[str, str, int, str]
 
 def _pinned_socket(address: str, port: int, timeout: float) -> socket.socket:
     sock = socket.create_connection((address, port), timeout)
-    # http.client writes the headers and the body separately: without this, on a kept-alive
-    # connection Nagle's algorithm holds the body back until the receiver's delayed ACK (40 ms).
+    # http.client writes the headers and the body separately: on a kept-alive connection Nagle's
+    # algorithm would hold the body back until the receiver's delayed ACK (ADR 0020).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 

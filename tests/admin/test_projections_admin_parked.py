@@ -4,12 +4,9 @@ A stream is parked the way production parks one: a trigger makes the projection'
 one order fail (as ``tests/projections/test_parking.py`` does), in real transactions.
 """
 
-import itertools
 import time
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -21,13 +18,13 @@ from projections.models import ParkedStream
 from projections.runtime.loop import drain
 from projections.runtime.registry import projections
 from projections.runtime.status import consumer_health
+from tests.admin.staff import login
 from tests.api.conftest import client_for, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PARKED = "/admin/projections/parkedstream/"
 READ_TABLES = sorted({table for projection in projections().values() for table in projection.tables()})
-_usernames = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
@@ -61,16 +58,6 @@ def poison():
     make.cure = cure
     yield make
     cure()
-
-
-def login(*rights: str) -> Client:
-    user = get_user_model().objects.create_user(username=f"staff{next(_usernames)}", is_staff=True)
-    for right in rights:
-        app_label, codename = right.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def drain_fully(name: str = "order_views", *, within: float = 30.0) -> None:

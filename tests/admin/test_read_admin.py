@@ -3,36 +3,22 @@
 Rows are put straight into the read tables (``tests.read.rows``), as a projection would.
 """
 
-import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.test import Client
 
 from config.money import money
 from config.rights import VIEW_REPORTS
 from orders_read.models import CustomerStats, DailySales, OrderSummary
+from tests.admin.staff import login
 from tests.read.rows import NOON, add_customer, add_day, add_line, add_order
 
 pytestmark = pytest.mark.django_db
 
-_usernames = itertools.count(1)
 ORDERS = "/admin/orders_read/ordersummary/"
 CUSTOMERS = "/admin/orders_read/customerstats/"
 DAYS = "/admin/orders_read/dailysales/"
-
-
-def login(*rights: str, staff: bool = True) -> Client:
-    """Return a client logged in as a staff user holding exactly ``rights``."""
-    user = get_user_model().objects.create_user(username=f"staff{next(_usernames)}", is_staff=staff)
-    for right in rights:
-        app_label, codename = right.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -4,16 +4,12 @@ Endpoints are created through the API and deliveries queued by the real fan-out 
 page needs ``manage_webhooks``.
 """
 
-import itertools
-
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.test import Client
 
 from config.rights import MANAGE_WEBHOOKS
 from orders_write.services import LineInput, order_place
 from projections.runtime.loop import drain
+from tests.admin.staff import login
 from tests.read_tables import empty_read_tables
 from tests.webhooks.helpers import create_endpoint, webhook_client
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -22,23 +18,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ENDPOINTS = "/admin/webhooks/webhookendpoint/"
 DELIVERIES = "/admin/webhooks/webhookdelivery/"
-_usernames = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
 def setup(settings, transactional_db):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
     empty_read_tables()
-
-
-def login(*rights: str) -> Client:
-    user = get_user_model().objects.create_user(username=f"hookstaff{next(_usernames)}", is_staff=True)
-    for right in rights:
-        app_label, codename = right.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def queued_deliveries(customer: int, sku: str, count: int) -> dict:
