@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from observability.instruments import record_batch
+from observability.logging import log_fields
 
 logger = logging.getLogger("orders.consumer")
 
@@ -23,11 +24,11 @@ def report_batch(consumer: Any, events: Sequence[Any], *, seconds: float, held: 
     if not logger.isEnabledFor(logging.INFO):
         return
     correlation_ids = list(dict.fromkeys(str(e.correlation_id) for e in events if e.correlation_id is not None))
-    logger.info(
-        "%s applied %d events",
-        consumer.name,
-        len(events),
-        extra={
+    log_fields(
+        logger,
+        logging.INFO,
+        f"{consumer.name} applied {len(events)} events",
+        {
             "consumer": consumer.name,
             "consumer_kind": consumer.kind,
             "batch_events": len(events),

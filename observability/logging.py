@@ -5,10 +5,16 @@ fields bound around it (``observability.context``: request_id, correlation_id, u
 command, order_id, consumer, ...) and those passed with ``extra={...}`` (event_ids, batch
 figures); ``exception`` holds a traceback. Values that are not JSON (UUIDs, datetimes) are
 written as text. A small formatter rather than a library: the shape is the whole contract.
+
+``log_fields`` writes the one line per command (ADR 0024) without a ``LogRecord`` where the
+configuration is this project's own (JSON to a stream): in a real placement the record and the
+formatter's dispatch cost more than everything else the observability adds.
 """
 
 import json
 import logging
+import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,23 +34,81 @@ def line_fields(record: logging.LogRecord) -> dict[str, Any]:
     return fields
 
 
+def json_line(created: float, level: str, logger: str, message: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The object a line holds: time, level, logger, message, then the fields."""
+    return {
+        "time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+        "level": level,
+        "logger": logger,
+        "message": message,
+        **fields,
+    }
+
+
+def dumps(line: dict[str, Any]) -> str:
+    try:  # orjson writes UUIDs and datetimes as text itself; a line is written per command and request
+        return orjson.dumps(line, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, say: the standard library writes anything
+        return json.dumps(line, default=str, ensure_ascii=False, separators=(",", ":"))
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        line.update(line_fields(record))
+        line = json_line(record.created, record.levelname, record.name, record.getMessage(), line_fields(record))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
-        try:  # orjson writes UUIDs and datetimes as text itself; a line is written per command and request
-            return orjson.dumps(line, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
-        except orjson.JSONEncodeError:  # an integer beyond 64 bits, say: the standard library writes anything
-            return json.dumps(line, default=str, ensure_ascii=False, separators=(",", ":"))
+        return dumps(line)
+
+
+def log_fields(logger: logging.Logger, level: int, message: str, fields: dict[str, Any]) -> None:
+    """Log ``message`` with ``fields`` as ``logger.log(level, message, extra=fields)`` would, for less.
+
+    Where every handler the line reaches is a plain ``StreamHandler`` with ``JsonFormatter`` and
+    no filters (``LOG_FORMAT=json``), the line is built and written directly: the same object,
+    the handler's lock, terminator and error handling, no record. Any other configuration (an
+    operator's own handlers, formatters or filters, pytest's capture) gets the ordinary record,
+    with this function's caller as its origin.
+    """
+    if not logger.isEnabledFor(level):
+        return
+    handlers = _plain_json_handlers(logger, level)
+    if handlers is None:
+        logger.log(level, message, extra=fields, stacklevel=2)
+        return
+    line = json_line(time.time(), logging.getLevelName(level), logger.name, message, {**current_fields(), **fields})
+    text = dumps(line)
+    for handler in handlers:
+        with handler.lock:
+            try:
+                handler.stream.write(text + handler.terminator)
+                handler.stream.flush()
+            except RecursionError:  # as StreamHandler.emit: a recursion is a bug to see
+                raise
+            except Exception:
+                handler.handleError(logger.makeRecord(logger.name, level, "", 0, message, None, None, extra=fields))
+
+
+def _plain_json_handlers(logger: logging.Logger, level: int) -> list[logging.StreamHandler] | None:
+    """The handlers ``Logger.callHandlers`` would reach at ``level``, if all are plain JSON streams."""
+    if logger.filters:
+        return None
+    reached: list[logging.StreamHandler] = []
+    found = 0
+    current: logging.Logger | None = logger
+    while current is not None:
+        for handler in current.handlers:
+            found += 1
+            if level < handler.level:
+                continue
+            if type(handler) is not logging.StreamHandler or type(handler.formatter) is not JsonFormatter:
+                return None
+            if handler.filters:
+                return None
+            reached.append(handler)
+        current = current.parent if current.propagate else None
+    return reached if found else None  # no handler at all: the ordinary path's last resort
 
 
 class TextFormatter(logging.Formatter):

@@ -16,6 +16,7 @@ from django.utils.functional import SimpleLazyObject, empty
 
 from observability.context import log_context
 from observability.instruments import record_request
+from observability.logging import log_fields
 from orders_write.outbox import correlated
 
 REQUEST_ID_HEADERS = ("X-Request-ID", "X-Correlation-ID")
@@ -70,12 +71,11 @@ class RequestObservabilityMiddleware:
             record_request(route, request.method, response.status_code, seconds)
             response["X-Request-ID"] = text_id
             if logger.isEnabledFor(logging.INFO):
-                logger.info(
-                    "%s %s %s",
-                    request.method,
-                    route,
-                    response.status_code,
-                    extra={
+                log_fields(
+                    logger,
+                    logging.INFO,
+                    f"{request.method} {route} {response.status_code}",
+                    {
                         "method": request.method,
                         "route": route,
                         "status": response.status_code,

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from observability import tracing
-from observability.context import collecting_command_events, log_context
+from observability.context import CommandEvents, collecting_command_events, log_context
 from observability.instruments import record_command
+from observability.logging import log_fields
 from orders_write.errors import DomainError
 
 logger = logging.getLogger("orders.command")
@@ -70,13 +71,17 @@ def observed_command(command: str, arguments: dict[str, Any]) -> Iterator[Observ
             seconds = time.perf_counter() - started
             record_command(command, outcome, seconds)
             if logger.isEnabledFor(logging.INFO):
-                aggregate_id = getattr(observation.result, "aggregate_id", None)
-                extra: dict[str, Any] = {"outcome": outcome, "duration_ms": round(seconds * 1000, 3)}
-                if aggregate_id is not None:
-                    extra[key] = aggregate_id
-                    extra["version"] = observation.result.version
-                    extra["position"] = observation.result.position
-                if events.event_ids:
-                    extra["event_ids"] = [str(event_id) for event_id in events.event_ids]
-                    extra["correlation_id"] = str(events.correlation_id)
-                logger.log(logging.INFO if outcome == "ok" else logging.WARNING, "%s %s", command, outcome, extra=extra)
+                _log_outcome(command, key, outcome, seconds, observation.result, events)
+
+
+def _log_outcome(command: str, key: str, outcome: str, seconds: float, result: Any, events: CommandEvents) -> None:
+    fields: dict[str, Any] = {"outcome": outcome, "duration_ms": round(seconds * 1000, 3)}
+    aggregate_id = getattr(result, "aggregate_id", None)
+    if aggregate_id is not None:
+        fields[key] = aggregate_id
+        fields["version"] = result.version
+        fields["position"] = result.position
+    if events.event_ids:
+        fields["event_ids"] = [str(event_id) for event_id in events.event_ids]
+        fields["correlation_id"] = str(events.correlation_id)
+    log_fields(logger, logging.INFO if outcome == "ok" else logging.WARNING, f"{command} {outcome}", fields)

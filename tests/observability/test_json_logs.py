@@ -3,12 +3,13 @@
 import io
 import json
 import logging
+import sys
 import uuid
 
 import pytest
 
 from observability.context import log_context
-from observability.logging import JsonFormatter, TextFormatter
+from observability.logging import JsonFormatter, TextFormatter, log_fields
 from projections.history import order_history
 from projections.runtime.registry import consumers
 
@@ -62,6 +63,95 @@ def test_the_text_format_appends_the_same_fields():
     with log_context(order_id=9):
         text = TextFormatter().format(record)
     assert text.endswith("INFO orders.test placed order_id=9 duration_ms=1.5")
+
+
+@pytest.fixture
+def own_logger():
+    """A logger with only the given handlers, and the records made while the test runs.
+
+    Made apart from the logging tree (no parent), so neither the root's handlers nor pytest's
+    capture, which it attaches to every logger that does not propagate, are among its handlers.
+    """
+    made: list[logging.LogRecord] = []
+    factory = logging.getLogRecordFactory()
+
+    def counting_factory(*args, **kwargs):
+        made.append(record := factory(*args, **kwargs))
+        return record
+
+    def configure(*handlers: logging.Handler) -> logging.Logger:
+        logger = logging.Logger("orders.test.log_fields", logging.INFO)
+        for handler in handlers:
+            logger.addHandler(handler)
+        return logger
+
+    configure.records = made
+    logging.setLogRecordFactory(counting_factory)
+    yield configure
+    logging.setLogRecordFactory(factory)
+
+
+def json_handler(stream: io.StringIO) -> logging.StreamHandler:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    return handler
+
+
+def test_log_fields_writes_the_line_logger_log_writes_without_a_record(own_logger):
+    stream = io.StringIO()
+    logger = own_logger(json_handler(stream))
+    fields = {"outcome": "ok", "order_id": 8, "event_ids": [str(uuid.UUID(int=2))], "huge": 2**70}
+    with log_context(request_id="r-2", order_id=7, command="order_place"):
+        logger.info("order_place ok", extra=fields)
+        records_by_log = len(own_logger.records)
+        log_fields(logger, logging.INFO, "order_place ok", fields)
+        log_fields(logger, logging.DEBUG, "below the level", fields)
+    assert records_by_log == 1 and len(own_logger.records) == 1  # the direct path made none
+    by_log, by_log_fields = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert by_log_fields["order_id"] == 8 and by_log_fields["request_id"] == "r-2"  # extras win over the context
+    assert list(by_log_fields) == list(by_log) and {**by_log_fields, "time": 0} == {**by_log, "time": 0}
+    assert by_log_fields["huge"] == 2**70 and by_log_fields["time"].endswith("+00:00")
+
+
+def test_log_fields_honours_each_handlers_level(own_logger):
+    loud, quiet = io.StringIO(), io.StringIO()
+    quiet_handler = json_handler(quiet)
+    quiet_handler.setLevel(logging.WARNING)
+    logger = own_logger(json_handler(loud), quiet_handler)
+    log_fields(logger, logging.INFO, "placed", {"outcome": "ok"})
+    log_fields(logger, logging.WARNING, "refused", {"outcome": "out_of_stock"})
+    assert [json.loads(line)["message"] for line in loud.getvalue().splitlines()] == ["placed", "refused"]
+    assert [json.loads(line)["level"] for line in quiet.getvalue().splitlines()] == ["WARNING"]
+    assert own_logger.records == []
+
+
+def test_log_fields_hands_an_operators_own_configuration_an_ordinary_record(own_logger):
+    """A formatter or filter of the operator's own sees the caller, the level and the extras as attributes."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(module)s:%(funcName)s:%(lineno)d %(message)s %(outcome)s"))
+    handler.addFilter(lambda record: record.outcome != "hidden")
+    logger = own_logger(handler, json_handler(io.StringIO()))
+    log_fields(logger, logging.WARNING, "placed 100%", {"outcome": "ok"})
+    line_number = sys._getframe().f_lineno - 1
+    log_fields(logger, logging.INFO, "filtered out", {"outcome": "hidden"})
+    name = "test_log_fields_hands_an_operators_own_configuration_an_ordinary_record"
+    assert stream.getvalue() == f"WARNING test_json_logs:{name}:{line_number} placed 100% ok\n"
+    assert len(own_logger.records) == 2
+
+
+def test_log_fields_reports_a_failing_stream_as_logging_does(own_logger, monkeypatch):
+    class BrokenStream(io.StringIO):
+        def write(self, text):
+            raise OSError("disk full")
+
+    handler = json_handler(BrokenStream())
+    reported: list[logging.LogRecord] = []
+    monkeypatch.setattr(handler, "handleError", reported.append)
+    logger = own_logger(handler)
+    log_fields(logger, logging.INFO, "placed", {"outcome": "ok"})
+    (record,) = reported
+    assert record.getMessage() == "placed" and record.outcome == "ok"
 
 
 def place_with_request_id(client, customer: int, sku: str):
