@@ -29,9 +29,10 @@ What it compares, per order, in worker processes with production-like settings (
   validation, the outbox row and the nudge.
 
 How: two worker processes per configuration (``--worker``; Django set up inside them) take JSON
-commands on stdin. Latency: ``--rounds`` rounds of ``--orders`` orders per variant on one worker,
-the variants' order alternating every round (ABC, CBA, …) so machine noise hits all of them
-equally; the ratio is service / crud of the same run. Throughput: ``--seconds`` per variant with
+commands on stdin. Latency: ``--rounds`` rounds of ``--orders`` orders per variant, the variants'
+order alternating every round (ABC, CBA, …) so machine noise hits all of them equally, and the
+rounds alternating between the variant's two workers, so neither process's own speed decides a
+ratio; the ratio is service / crud of the same run. Throughput: ``--seconds`` per variant with
 1 and then 2 concurrent writer processes (2 cores: the database shares them), also alternated.
 
 Checks afterwards (exit 1 when one fails): every service order has exactly one ``OrderPlaced``
@@ -403,7 +404,8 @@ def latency(workers: dict[str, list[Worker]], args: argparse.Namespace) -> dict[
     for round_number in range(args.rounds):
         order = tuple(workers) if round_number % 2 == 0 else tuple(reversed(workers))
         for variant in order:
-            samples[variant] += workers[variant][0].call(variant=_mode(variant), orders=args.orders)["ms"]
+            worker = workers[variant][round_number % len(workers[variant])]  # each process half the rounds
+            samples[variant] += worker.call(variant=_mode(variant), orders=args.orders)["ms"]
     return samples
 
 

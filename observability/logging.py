@@ -6,9 +6,10 @@ command, order_id, consumer, ...) and those passed with ``extra={...}`` (event_i
 figures); ``exception`` holds a traceback. Values that are not JSON (UUIDs, datetimes) are
 written as text. A small formatter rather than a library: the shape is the whole contract.
 
-``log_fields`` writes the one line per command (ADR 0024) without a ``LogRecord`` where the
-configuration is this project's own (JSON to a stream): in a real placement the record and the
-formatter's dispatch cost more than everything else the observability adds.
+``log_fields`` writes the lines of the hot paths (one per request, command and drain batch)
+without a ``LogRecord`` where the configuration is this project's own JSON to a stream: in a
+real placement the record, its dispatch and the formatter cost more than the rest of the
+observability together (ADR 0024).
 """
 
 import json
@@ -102,9 +103,8 @@ def _plain_json_handlers(logger: logging.Logger, level: int) -> list[logging.Str
             found += 1
             if level < handler.level:
                 continue
-            if type(handler) is not logging.StreamHandler or type(handler.formatter) is not JsonFormatter:
-                return None
-            if handler.filters:
+            plain = type(handler) is logging.StreamHandler and type(handler.formatter) is JsonFormatter
+            if not plain or handler.filters:
                 return None
             reached.append(handler)
         current = current.parent if current.propagate else None

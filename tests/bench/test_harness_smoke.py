@@ -123,14 +123,30 @@ def test_pages_seeds_its_own_shop_fills_the_read_tables_and_stays_within_the_adm
     assert "**not 200**" not in output and "| 302 |" not in output
 
 
-def test_writes_compares_the_service_with_the_crud_baseline(prefix, harness_env):
+@pytest.fixture(scope="module")
+def writes_run(prefix, harness_env):
+    """bench.writes at a tiny size: its database (seeded, with orders) and its output."""
+    database = f"{prefix}_writes"
     output = run_harness(
-        harness_env, "writes", "--database", f"{prefix}_writes", "--orders", "5", "--rounds", "2", "--warmup", "2",
+        harness_env, "writes", "--database", database, "--orders", "5", "--rounds", "2", "--warmup", "2",
         "--seconds", "0.3", "--throughput-rounds", "1", "--customers", "5", "--products", "5", "--ignore-targets",
     )  # fmt: skip
+    return database, output
+
+
+def test_writes_compares_the_service_with_the_crud_baseline(writes_run):
+    _, output = writes_run
     assert "| variant | orders | p50 ms | mean ms | p95 ms | ratio (mean) | ratio (p50) | target ≤ |" in output
     assert "| variant | 1 writer | 2 writers | 2 writers vs crud |" in output
     assert "INVARIANT FAILED" not in output
+
+
+def test_log_line_times_the_commands_line_both_ways_on_the_writes_database(writes_run, harness_env):
+    database, _ = writes_run
+    output = run_harness(harness_env, "log_line", "--database", database, "--rounds", "2")
+    assert "| the command's line | calls | median µs | p25 | p75 | placement p50 ms |" in output
+    assert re.search(r"^\| record \| 200 \| [0-9.]+ \|", output, re.M), output
+    assert re.search(r"^\| log_fields \| 200 \| [0-9.]+ \|", output, re.M), output
 
 
 def test_lag_follows_api_orders_into_the_read_tables(prefix, harness_env):
