@@ -43,8 +43,11 @@ ratios are noise). The workers log to ``var/bench-logs/writes-*.log``.
 
 ``--observability`` adds two variants interleaved with the others, each in a worker pair of its
 own started alike (same seeds): the default service without, and with, JSON logs at INFO and
-metrics in a multiprocess directory, as production runs (ADR 0024). Their ratio is the
-observability overhead, free of the drift between separate runs.
+metrics in a multiprocess directory, as production runs (ADR 0024). Their ratio, the
+observability overhead, comes from a phase of their own after the others: ``--pair-blocks``
+blocks of ``--pair-orders`` orders, ABBA-ordered (in the five-variant rotation a variant's
+predecessor and slot differ, which moved even an A/A ratio by 5%). ``--aa`` starts the "on" pair
+without observability too: the harness's own bias, to read the ratio against.
 
 Other modes::
 
@@ -426,12 +429,29 @@ def throughput(workers: dict[str, list[Worker]], args: argparse.Namespace) -> di
     return rates
 
 
+def pair_latency(workers: dict[str, list[Worker]], args: argparse.Namespace) -> dict[str, list[float]]:
+    """Per-order ms of the observability pairs alone: blocks of ``--pair-orders``, ABBA-ordered.
+
+    Each variant follows itself as often as the other, and each block pair moves to the pairs'
+    other worker, so neither what ran before nor one process's own speed decides the ratio.
+    """
+    samples: dict[str, list[float]] = {UNOBSERVED: [], OBSERVED: []}
+    for block in range(args.pair_blocks):
+        for variant in (UNOBSERVED, OBSERVED) if block % 2 == 0 else (OBSERVED, UNOBSERVED):
+            worker = workers[variant][block // 2 % len(workers[variant])]
+            samples[variant] += worker.call(variant="service", orders=args.pair_orders)["ms"]
+    return samples
+
+
 def _mode(variant: str) -> str:
     return "crud" if variant == "crud" else "service"
 
 
 def report(
-    samples: dict[str, list[float]], rates: dict[tuple[str, int], list[float]], args: argparse.Namespace
+    samples: dict[str, list[float]],
+    rates: dict[tuple[str, int], list[float]],
+    pairs: dict[str, list[float]] | None,
+    args: argparse.Namespace,
 ) -> bool:
     """Print the Markdown tables; return whether the default configuration meets the target."""
     base_mean, base_p50 = statistics.fmean(samples["crud"]), statistics.median(samples["crud"])
@@ -460,13 +480,15 @@ def report(
     for variant in samples:
         one, two = statistics.median(rates[(variant, 1)]), statistics.median(rates[(variant, 2)])
         print(f"| {_label(variant)} | {one:.0f} | {two:.0f} | {two / base_two:.2f} |")
-    if OBSERVED in samples:
-        on, off = samples[OBSERVED], samples[UNOBSERVED]
+    if pairs:
+        on, off = pairs[OBSERVED], pairs[UNOBSERVED]
         rate = {n: statistics.median(rates[(OBSERVED, n)]) / statistics.median(rates[(UNOBSERVED, n)]) for n in (1, 2)}
+        check = " (A/A: both pairs without observability)" if args.aa else ""
         print(
-            f"\nObservability on / off: time per order mean {statistics.fmean(on) / statistics.fmean(off):.3f}x, "
-            f"p50 {statistics.median(on) / statistics.median(off):.3f}x; orders/s 1 writer {rate[1]:.3f}x, "
-            f"2 writers {rate[2]:.3f}x"
+            f"\nObservability on / off{check}, {len(on)} orders each in ABBA blocks of {args.pair_orders}: time per "
+            f"order mean {statistics.fmean(on) / statistics.fmean(off):.3f}x, p50 "
+            f"{statistics.median(on) / statistics.median(off):.3f}x (p50 {statistics.median(off):.2f} → "
+            f"{statistics.median(on):.2f} ms); orders/s 1 writer {rate[1]:.3f}x, 2 writers {rate[2]:.3f}x"
         )
     return met
 
@@ -481,13 +503,13 @@ def _label(variant: str) -> str:
     }[variant]
 
 
-def start_workers(env: dict[str, str], observability: bool) -> dict[str, list[Worker]]:
+def start_workers(env: dict[str, str], observability: bool, aa: bool = False) -> dict[str, list[Worker]]:
     redis_env = {**env, "REDIS_URL": REDIS_DB_URL}
     default = [Worker.start(f"db{i}", env, SEED + i) for i in range(2)]
     redis = [Worker.start(f"redis{i}", redis_env, SEED + 10 + i) for i in range(2)]
     workers = {"crud": default, "service": default, "service+redis": redis}
     if observability:
-        observed_env = {**env, **stack.observability_env()}
+        observed_env = env if aa else {**env, **stack.observability_env()}
         workers[UNOBSERVED] = [Worker.start(f"unobserved{i}", env, SEED + 20 + i) for i in range(2)]
         workers[OBSERVED] = [Worker.start(f"observed{i}", observed_env, SEED + 20 + i) for i in range(2)]
     return workers
@@ -503,19 +525,22 @@ def measure(args: argparse.Namespace) -> int:
     args.placed = {"crud": 0, "service": 0}
     with stack.bench_lock():
         env = prepare(args)
-        workers = start_workers(env, args.observability)
+        workers = start_workers(env, args.observability, args.aa)
         try:
             warm_up(workers, args)
             samples = latency(workers, args)
             for variant, values in samples.items():
                 args.placed[_mode(variant)] += len(values)
             rates = throughput(workers, args)
+            pairs = pair_latency(workers, args) if args.observability else None
+            if pairs:
+                args.placed["service"] += sum(len(values) for values in pairs.values())
         finally:
             for group in workers.values():
                 for worker in group:
                     worker.close()
         checked = json.loads(run_django(env, "--check", json.dumps(args.placed)))
-    met = report(samples, rates, args)
+    met = report(samples, rates, pairs, args)
     print(
         f"\nChecks: {checked['orders']} orders, {checked['placed_events']} OrderPlaced events for the "
         f"service's {args.placed['service']}; drains the nudges queued in django_q_ormq (no qcluster ran): "
@@ -573,6 +598,9 @@ def main() -> int:
     parser.add_argument(
         "--observability", action="store_true", help=f"add the {OBSERVED} variant (JSON logs, multiprocess metrics)"
     )
+    parser.add_argument("--pair-blocks", type=int, default=60, help="with --observability: blocks per pair")
+    parser.add_argument("--pair-orders", type=int, default=50, help="with --observability: orders per block")
+    parser.add_argument("--aa", action="store_true", help="with --observability: start both pairs without it")
     parser.add_argument("--profile", action="store_true", help="profile the service instead of measuring")
     parser.add_argument("--redis", action="store_true", help="with --profile: also profile with REDIS_URL set")
     # Child modes (Django inside).
