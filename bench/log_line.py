@@ -4,8 +4,9 @@ A micro-benchmark of the line in a loop understates it several times over: after
 database work the logging code and its data are no longer in the CPU's caches. So one worker
 process (``LOG_FORMAT=json``, ``LOG_LEVEL=INFO``, production settings, lines written to
 ``var/bench-logs/log-line.log``) places orders on the database ``bench.writes`` leaves and times
-only the call that writes the command's line, two ways alternating every 100 placements:
+the call that writes the command's line, three ways alternating every 100 placements:
 
+- ``none``: the command's logger at WARNING, so no line (what ``LOG_LEVEL=WARNING`` costs);
 - ``record``: ``logger.log(level, message, extra=fields)``, the standard library's record,
   dispatch and ``JsonFormatter`` (what an operator's own ``LOGGING`` gets);
 - ``log_fields``: the shipped JSON configuration's direct path (ADR 0024).
@@ -14,7 +15,10 @@ only the call that writes the command's line, two ways alternating every 100 pla
 
     .venv/bin/python -m bench.log_line [--rounds 20]   # after a run of bench.writes
 
-Prints the median and quartiles of the call in µs and the placements' p50 per variant.
+Prints the median and quartiles of the call in µs and the placements' p50 per way, against
+``none``'s: one process for all three, so a process's own speed (which moves a comparison of two
+worker pairs by 1-2%) is out of the comparison, and the line's indirect cost (the caches it
+evicts from the rest of the placement) is in it. Metrics are the same in all three.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ def child(rounds: int) -> None:
     def through_a_record(logger: logging.Logger, level: int, message: str, fields: dict) -> None:
         logger.log(level, message, extra=fields, stacklevel=2)
 
-    ways = {"record": through_a_record, "log_fields": _observed.log_fields}
+    ways = {"none": None, "record": through_a_record, "log_fields": _observed.log_fields}
     calls: dict[str, list[float]] = {way: [] for way in ways}
     placements: dict[str, list[float]] = {way: [] for way in ways}
     log_outcome = _observed._log_outcome
@@ -62,7 +66,8 @@ def child(rounds: int) -> None:
         calls[way].clear()
     for round_number in range(rounds):
         for current in ways if round_number % 2 == 0 else reversed(ways):
-            _observed.log_fields = ways[current]
+            _observed.logger.setLevel(logging.WARNING if ways[current] is None else logging.NOTSET)
+            _observed.log_fields = ways[current] or _observed.log_fields
             for _ in range(BLOCK):
                 customer_id, lines = placer.next_order()
                 started = time.perf_counter_ns()
@@ -91,13 +96,23 @@ def main() -> int:
         )  # fmt: skip
     result = json.loads(output.stdout.strip().splitlines()[-1])
     print(f"{args.rounds} rounds x {BLOCK} placements per way, alternating\n")
-    print("| the command's line | calls | median µs | p25 | p75 | placement p50 ms |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| the command's line | calls | median µs | p25 | p75 | placement p50 ms | p50 vs none | mean vs none |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    placements = result["placements"]
     for way, figures in result["calls"].items():
-        p25, _, p75 = statistics.quantiles(figures, n=4)
-        median, placement = statistics.median(figures), statistics.median(result["placements"][way])
-        print(f"| {way} | {len(figures)} | {median:.1f} | {p25:.1f} | {p75:.1f} | {placement:.2f} |")
+        p25, _, p75 = statistics.quantiles(figures, n=4) if figures else ("n/a", "n/a", "n/a")
+        median = statistics.median(figures) if figures else "n/a"
+        p50, mean = statistics.median(placements[way]), statistics.fmean(placements[way])
+        vs_p50, vs_mean = p50 / statistics.median(placements["none"]), mean / statistics.fmean(placements["none"])
+        print(
+            f"| {way} | {len(figures)} | {_us(median)} | {_us(p25)} | {_us(p75)} | {p50:.3f} "
+            f"| {vs_p50:.3f}x | {vs_mean:.3f}x |"
+        )
     return 0
+
+
+def _us(value: float | str) -> str:
+    return value if isinstance(value, str) else f"{value:.1f}"
 
 
 if __name__ == "__main__":

@@ -130,21 +130,24 @@ def writes_run(prefix, harness_env):
     output = run_harness(
         harness_env, "writes", "--database", database, "--orders", "5", "--rounds", "2", "--warmup", "2",
         "--seconds", "0.3", "--throughput-rounds", "1", "--customers", "5", "--products", "5", "--ignore-targets",
+        "--observability", "--pair-blocks", "2", "--pair-orders", "2",
     )  # fmt: skip
     return database, output
 
 
-def test_writes_compares_the_service_with_the_crud_baseline(writes_run):
+def test_writes_compares_the_service_with_the_crud_baseline_and_observability_on_with_off(writes_run):
     _, output = writes_run
     assert "| variant | orders | p50 ms | mean ms | p95 ms | ratio (mean) | ratio (p50) | target ≤ |" in output
     assert "| variant | 1 writer | 2 writers | 2 writers vs crud |" in output
+    assert "Observability on / off, 4 orders each in ABBA blocks of 2: time per order mean " in output
     assert "INVARIANT FAILED" not in output
 
 
-def test_log_line_times_the_commands_line_both_ways_on_the_writes_database(writes_run, harness_env):
+def test_log_line_times_the_commands_line_each_way_against_none_on_the_writes_database(writes_run, harness_env):
     database, _ = writes_run
     output = run_harness(harness_env, "log_line", "--database", database, "--rounds", "2")
-    assert "| the command's line | calls | median µs | p25 | p75 | placement p50 ms |" in output
+    assert "| placement p50 ms | p50 vs none | mean vs none |" in output
+    assert "| none | 0 | n/a | n/a | n/a | " in output
     assert re.search(r"^\| record \| 200 \| [0-9.]+ \|", output, re.M), output
     assert re.search(r"^\| log_fields \| 200 \| [0-9.]+ \|", output, re.M), output
 
