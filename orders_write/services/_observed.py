@@ -70,7 +70,7 @@ def observed_command(command: str, arguments: dict[str, Any]) -> Iterator[Observ
         finally:
             seconds = time.perf_counter() - started
             record_command(command, outcome, seconds)
-            if logger.isEnabledFor(logging.INFO):
+            if logger.isEnabledFor(logging.INFO if outcome == "ok" else logging.WARNING):
                 _log_outcome(command, key, outcome, seconds, observation.result, events)
 
 

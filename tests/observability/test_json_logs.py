@@ -10,6 +10,8 @@ import pytest
 
 from observability.context import log_context
 from observability.logging import JsonFormatter, TextFormatter, log_fields
+from orders_write import services
+from orders_write.errors import DomainError
 from projections.history import order_history
 from projections.runtime.registry import consumers
 
@@ -152,6 +154,15 @@ def test_log_fields_reports_a_failing_stream_as_logging_does(own_logger, monkeyp
     log_fields(logger, logging.INFO, "placed", {"outcome": "ok"})
     (record,) = reported
     assert record.getMessage() == "placed" and record.outcome == "ok"
+
+
+def test_a_refused_command_logs_its_warning_line_at_level_warning(db, json_lines, customer):
+    logging.getLogger().setLevel(logging.WARNING)
+    with pytest.raises(DomainError) as refused:
+        services.order_place(customer_id=customer, lines=[services.LineInput(sku="NO-SUCH-SKU", quantity=1)])
+    (line,) = [line for line in json_lines() if line.get("command") == "order_place"]
+    assert line["level"] == "WARNING" and line["outcome"] == refused.value.code and line["command"] == "order_place"
+    assert line["message"] == f"order_place {refused.value.code}" and "event_ids" not in line
 
 
 def place_with_request_id(client, customer: int, sku: str):
