@@ -17,8 +17,8 @@ the call that writes the command's line, three ways alternating every 100 placem
 
 Prints the median and quartiles of the call in µs and the placements' p50 per way, against
 ``none``'s: one process for all three, so a process's own speed (which moves a comparison of two
-worker pairs by 1-2%) is out of the comparison, and the line's indirect cost (the caches it
-evicts from the rest of the placement) is in it. Metrics are the same in all three.
+worker pairs, docs/benchmarks.md) is out of the comparison, and the line's indirect cost (the
+caches it evicts from the rest of the placement) is in it. Metrics are the same in all three.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def child(rounds: int) -> None:
     def through_a_record(logger: logging.Logger, level: int, message: str, fields: dict) -> None:
         logger.log(level, message, extra=fields, stacklevel=2)
 
-    ways = {"none": None, "record": through_a_record, "log_fields": _observed.log_fields}
+    ways = {"none": _observed.log_fields, "record": through_a_record, "log_fields": _observed.log_fields}
     calls: dict[str, list[float]] = {way: [] for way in ways}
     placements: dict[str, list[float]] = {way: [] for way in ways}
     log_outcome = _observed._log_outcome
@@ -66,8 +66,8 @@ def child(rounds: int) -> None:
         calls[way].clear()
     for round_number in range(rounds):
         for current in ways if round_number % 2 == 0 else reversed(ways):
-            _observed.logger.setLevel(logging.WARNING if ways[current] is None else logging.NOTSET)
-            _observed.log_fields = ways[current] or _observed.log_fields
+            _observed.logger.setLevel(logging.WARNING if current == "none" else logging.NOTSET)
+            _observed.log_fields = ways[current]
             for _ in range(BLOCK):
                 customer_id, lines = placer.next_order()
                 started = time.perf_counter_ns()

@@ -46,8 +46,9 @@ own started alike (same seeds): the default service without, and with, JSON logs
 metrics in a multiprocess directory, as production runs (ADR 0024). Their ratio, the
 observability overhead, comes from a phase of their own after the others: ``--pair-blocks``
 blocks of ``--pair-orders`` orders, ABBA-ordered (in the five-variant rotation a variant's
-predecessor and slot differ, which moved even an A/A ratio by 5%). ``--aa`` starts the "on" pair
-without observability too: the harness's own bias, to read the ratio against.
+predecessor and slot differ, which moved even an A/A ratio as much as the effect; figures in
+docs/benchmarks.md). ``--aa`` starts the "on" pair without observability too: the harness's own
+bias, to read the ratio against.
 
 Other modes::
 

@@ -70,11 +70,14 @@ def observed_command(command: str, arguments: dict[str, Any]) -> Iterator[Observ
         finally:
             seconds = time.perf_counter() - started
             record_command(command, outcome, seconds)
-            if logger.isEnabledFor(logging.INFO if outcome == "ok" else logging.WARNING):
-                _log_outcome(command, key, outcome, seconds, observation.result, events)
+            level = logging.INFO if outcome == "ok" else logging.WARNING
+            if logger.isEnabledFor(level):
+                _log_outcome(level, command, key, outcome, seconds, observation.result, events)
 
 
-def _log_outcome(command: str, key: str, outcome: str, seconds: float, result: Any, events: CommandEvents) -> None:
+def _log_outcome(
+    level: int, command: str, key: str, outcome: str, seconds: float, result: Any, events: CommandEvents
+) -> None:
     fields: dict[str, Any] = {"outcome": outcome, "duration_ms": round(seconds * 1000, 3)}
     aggregate_id = getattr(result, "aggregate_id", None)
     if aggregate_id is not None:
@@ -84,4 +87,4 @@ def _log_outcome(command: str, key: str, outcome: str, seconds: float, result: A
     if events.event_ids:
         fields["event_ids"] = [str(event_id) for event_id in events.event_ids]
         fields["correlation_id"] = str(events.correlation_id)
-    log_fields(logger, logging.INFO if outcome == "ok" else logging.WARNING, f"{command} {outcome}", fields)
+    log_fields(logger, level, f"{command} {outcome}", fields)
