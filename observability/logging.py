@@ -22,7 +22,9 @@ from typing import Any
 import orjson
 
 from observability.context import current_fields
+from observability.line_handler import BatchingStreamHandler
 
+_STREAM_HANDLERS = (logging.StreamHandler, BatchingStreamHandler)  # exactly these: a subclass may write otherwise
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
 
 
@@ -66,9 +68,10 @@ class JsonFormatter(logging.Formatter):
 def log_fields(logger: logging.Logger, level: int, message: str, fields: dict[str, Any]) -> None:
     """Log ``message`` with ``fields`` as ``logger.log(level, message, extra=fields)`` would, for less.
 
-    Where every handler the line reaches is a plain ``StreamHandler`` with ``JsonFormatter`` and
-    no filters (``LOG_FORMAT=json``), the line is built and written directly: the same object,
-    the handler's lock, terminator and error handling, no record. Any other configuration (an
+    Where every handler the line reaches is a plain ``StreamHandler`` or this project's
+    ``BatchingStreamHandler`` with ``JsonFormatter`` and no filters (``LOG_FORMAT=json``), the
+    line is built and handed over directly: the same object, the handler's lock, terminator,
+    batching and error handling, no record. Any other configuration (an
     operator's own handlers, formatters or filters, pytest's capture) gets the ordinary record,
     with this function's caller as its origin.
     """
@@ -83,8 +86,11 @@ def log_fields(logger: logging.Logger, level: int, message: str, fields: dict[st
     for handler in handlers:
         with handler.lock:
             try:
-                handler.stream.write(text + handler.terminator)
-                handler.stream.flush()
+                if type(handler) is BatchingStreamHandler:
+                    handler.put_line(text, level)
+                else:
+                    handler.stream.write(text + handler.terminator)
+                    handler.stream.flush()
             except RecursionError:  # as StreamHandler.emit: a recursion is a bug to see
                 raise
             except Exception:
@@ -103,7 +109,7 @@ def _plain_json_handlers(logger: logging.Logger, level: int) -> list[logging.Str
             found += 1
             if level < handler.level:
                 continue
-            plain = type(handler) is logging.StreamHandler and type(handler.formatter) is JsonFormatter
+            plain = type(handler) in _STREAM_HANDLERS and type(handler.formatter) is JsonFormatter
             if not plain or handler.filters:
                 return None
             reached.append(handler)

@@ -275,6 +275,8 @@ HEALTH_CACHE_SECONDS = env_int("HEALTH_CACHE_SECONDS", 3, minimum=0)
 # default), metrics at /metrics behind ``Authorization: Bearer $METRICS_TOKEN`` when it is set.
 LOG_FORMAT = env_choice("LOG_FORMAT", "text", pattern=r"json|text", meaning="json or text")
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Lines below WARNING are written together at most this often (ADR 0025); 0 writes each at once.
+LOG_FLUSH_MS = env_int("LOG_FLUSH_MS", 500, minimum=0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -282,7 +284,13 @@ LOGGING = {
         "json": {"()": "observability.logging.JsonFormatter"},
         "text": {"()": "observability.logging.TextFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "handlers": {
+        "console": {
+            "class": "observability.line_handler.BatchingStreamHandler",
+            "formatter": LOG_FORMAT,
+            "flush_ms": LOG_FLUSH_MS,
+        }
+    },
     "root": {
         "handlers": ["console"],
         "level": env_choice(
