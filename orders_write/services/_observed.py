@@ -85,6 +85,6 @@ def _log_outcome(
         fields["version"] = result.version
         fields["position"] = result.position
     if events.event_ids:
-        fields["event_ids"] = [str(event_id) for event_id in events.event_ids]
-        fields["correlation_id"] = str(events.correlation_id)
+        fields["event_ids"] = events.event_ids  # UUIDs: the formatters write them as text
+        fields["correlation_id"] = events.correlation_id
     log_fields(logger, level, f"{command} {outcome}", fields)
