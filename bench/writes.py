@@ -48,7 +48,9 @@ observability overhead, comes from a phase of their own after the others: ``--pa
 blocks of ``--pair-orders`` orders, ABBA-ordered (in the five-variant rotation a variant's
 predecessor and slot differ, which moved even an A/A ratio as much as the effect; figures in
 docs/benchmarks.md). ``--aa`` starts the "on" pair without observability too: the harness's own
-bias, to read the ratio against.
+bias, to read the ratio against. ``--observed-env NAME=VALUE`` (repeatable) adds to the "on"
+pair's environment only: ``LOG_FLUSH_MS=0`` compares a write per line, and with ``--aa``,
+``LOG_FORMAT=json LOG_LEVEL=INFO`` or ``PROMETHEUS_MULTIPROC_DIR=...`` measures one part alone.
 
 Other modes::
 
@@ -494,7 +496,12 @@ def report(
     if pairs:
         on, off = pairs[OBSERVED], pairs[UNOBSERVED]
         rate = {n: statistics.median(rates[(OBSERVED, n)]) / statistics.median(rates[(UNOBSERVED, n)]) for n in (1, 2)}
-        check = " (A/A: both pairs without observability)" if args.aa else ""
+        added = " ".join(f"{name}={value}" for name, value in args.observed_env.items())
+        check = {
+            (True, False): " (A/A: both pairs without observability)",
+            (True, True): f" (the on pair without observability but {added})",
+            (False, True): f" (the on pair with {added})",
+        }.get((args.aa, bool(added)), "")
         print(
             f"\nObservability on / off{check}, {len(on)} orders each in ABBA blocks of {args.pair_orders}: time per "
             f"order mean {statistics.fmean(on) / statistics.fmean(off):.3f}x, p50 "
@@ -515,15 +522,17 @@ def _label(variant: str) -> str:
     }[variant]
 
 
-def start_workers(env: dict[str, str], observability: bool, aa: bool = False) -> dict[str, list[Worker]]:
+def start_workers(
+    env: dict[str, str], observability: bool, aa: bool = False, observed_env: dict[str, str] | None = None
+) -> dict[str, list[Worker]]:
     redis_env = {**env, "REDIS_URL": REDIS_DB_URL}
     default = [Worker.start(f"db{i}", env, SEED + i) for i in range(2)]
     redis = [Worker.start(f"redis{i}", redis_env, SEED + 10 + i) for i in range(2)]
     workers = {"crud": default, "service": default, "service+redis": redis}
     if observability:
-        observed_env = env if aa else {**env, **stack.observability_env()}
+        on_env = {**env, **({} if aa else stack.observability_env()), **(observed_env or {})}
         workers[UNOBSERVED] = [Worker.start(f"unobserved{i}", env, SEED + 20 + i) for i in range(2)]
-        workers[OBSERVED] = [Worker.start(f"observed{i}", observed_env, SEED + 20 + i) for i in range(2)]
+        workers[OBSERVED] = [Worker.start(f"observed{i}", on_env, SEED + 20 + i) for i in range(2)]
     return workers
 
 
@@ -537,7 +546,7 @@ def measure(args: argparse.Namespace) -> int:
     args.placed = {"crud": 0, "service": 0}
     with stack.bench_lock():
         env = prepare(args)
-        workers = start_workers(env, args.observability, args.aa)
+        workers = start_workers(env, args.observability, args.aa, args.observed_env)
         try:
             warm_up(workers, args)
             samples = latency(workers, args)
@@ -595,6 +604,13 @@ def profile_mode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _assignment(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--orders", type=int, default=300, help="orders per variant per latency round")
@@ -613,6 +629,10 @@ def main() -> int:
     parser.add_argument("--pair-blocks", type=int, default=60, help="with --observability: blocks per pair")
     parser.add_argument("--pair-orders", type=int, default=50, help="with --observability: orders per block")
     parser.add_argument("--aa", action="store_true", help="with --observability: start both pairs without it")
+    parser.add_argument(
+        "--observed-env", type=_assignment, action="append", default=[], metavar="NAME=VALUE",
+        help="with --observability: more environment for the 'on' pair only (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--profile", action="store_true", help="profile the service instead of measuring")
     parser.add_argument("--redis", action="store_true", help="with --profile: also profile with REDIS_URL set")
     # Child modes (Django inside).
@@ -621,6 +641,7 @@ def main() -> int:
     parser.add_argument("--seed-data", nargs=2, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--check", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.observed_env = dict(args.observed_env)
     if args.worker:
         worker(args.seed)
         return 0
