@@ -24,7 +24,6 @@ import orjson
 from observability.context import current_fields
 from observability.line_handler import BatchingStreamHandler
 
-_STREAM_HANDLERS = (logging.StreamHandler, BatchingStreamHandler)  # exactly these: a subclass may write otherwise
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
 
 
@@ -68,12 +67,11 @@ class JsonFormatter(logging.Formatter):
 def log_fields(logger: logging.Logger, level: int, message: str, fields: dict[str, Any]) -> None:
     """Log ``message`` with ``fields`` as ``logger.log(level, message, extra=fields)`` would, for less.
 
-    Where every handler the line reaches is a plain ``StreamHandler`` or this project's
-    ``BatchingStreamHandler`` with ``JsonFormatter`` and no filters (``LOG_FORMAT=json``), the
-    line is built and handed over directly: the same object, the handler's lock, terminator,
-    batching and error handling, no record. Any other configuration (an
-    operator's own handlers, formatters or filters, pytest's capture) gets the ordinary record,
-    with this function's caller as its origin.
+    Where every handler the line reaches is the shipped ``BatchingStreamHandler`` with
+    ``JsonFormatter`` and no filters (``LOG_FORMAT=json``), the line is built and handed to the
+    handler directly: the same object, the handler's lock, batching and error handling, no
+    record. Any other configuration (an operator's own handlers, formatters or filters, pytest's
+    capture) gets the ordinary record, with this function's caller as its origin.
     """
     if not logger.isEnabledFor(level):
         return
@@ -86,22 +84,18 @@ def log_fields(logger: logging.Logger, level: int, message: str, fields: dict[st
     for handler in handlers:
         with handler.lock:
             try:
-                if type(handler) is BatchingStreamHandler:
-                    handler.put_line(text, level)
-                else:
-                    handler.stream.write(text + handler.terminator)
-                    handler.stream.flush()
+                handler.put_line(text, level)
             except RecursionError:  # as StreamHandler.emit: a recursion is a bug to see
                 raise
             except Exception:
                 handler.handleError(logger.makeRecord(logger.name, level, "", 0, message, None, None, extra=fields))
 
 
-def _plain_json_handlers(logger: logging.Logger, level: int) -> list[logging.StreamHandler] | None:
-    """The handlers ``Logger.callHandlers`` would reach at ``level``, if all are plain JSON streams."""
+def _plain_json_handlers(logger: logging.Logger, level: int) -> list[BatchingStreamHandler] | None:
+    """The handlers ``Logger.callHandlers`` would reach at ``level``, if all are the shipped JSON ones."""
     if logger.filters:
         return None
-    reached: list[logging.StreamHandler] = []
+    reached: list[BatchingStreamHandler] = []
     found = 0
     current: logging.Logger | None = logger
     while current is not None:
@@ -109,7 +103,7 @@ def _plain_json_handlers(logger: logging.Logger, level: int) -> list[logging.Str
             found += 1
             if level < handler.level:
                 continue
-            plain = type(handler) in _STREAM_HANDLERS and type(handler.formatter) is JsonFormatter
+            plain = type(handler) is BatchingStreamHandler and type(handler.formatter) is JsonFormatter
             if not plain or handler.filters:
                 return None
             reached.append(handler)

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from observability.context import log_context
+from observability.line_handler import BatchingStreamHandler
 from observability.logging import JsonFormatter, TextFormatter, log_fields
 from orders_write import services
 from orders_write.errors import DomainError
@@ -93,8 +94,9 @@ def own_logger():
     logging.setLogRecordFactory(factory)
 
 
-def json_handler(stream: io.StringIO) -> logging.StreamHandler:
-    handler = logging.StreamHandler(stream)
+def json_handler(stream: io.StringIO) -> BatchingStreamHandler:
+    """The shipped handler, writing each line at once."""
+    handler = BatchingStreamHandler(stream, flush_ms=0)
     handler.setFormatter(JsonFormatter())
     return handler
 
