@@ -1,5 +1,6 @@
 """API tokens in the admin: issue one (shown once, on the page that answers the form), rename,
 revoke (delete); the list shows a token's first characters only, never a usable key (ADR 0022).
+Staff issue tokens for themselves; only a superuser issues them for others (ADR 0031).
 """
 
 from datetime import timedelta
@@ -16,16 +17,29 @@ from knox.models import get_digest_token
 from knox.settings import CONSTANTS
 
 from api.models import ApiToken
+from api.tokens import token_issue_refusal
 
 
 class ApiTokenIssueForm(forms.ModelForm):
+    # The user filling the form in; set by ``ApiTokenAdmin.get_form`` for this request.
+    issuer = None
+
     expires_days = forms.IntegerField(
-        min_value=1, max_value=3650, initial=settings.API_TOKEN_EXPIRY_DAYS, help_text="Days until it stops working."
+        min_value=1,
+        max_value=settings.API_TOKEN_MAX_EXPIRY_DAYS,
+        initial=settings.API_TOKEN_EXPIRY_DAYS,
+        help_text="Days until it stops working.",
     )
 
     class Meta:
         model = ApiToken
         fields = ("user", "name")
+
+    def clean_user(self):
+        user = self.cleaned_data["user"]
+        if (refusal := token_issue_refusal(issuer=self.issuer, user=user)) is not None:
+            raise forms.ValidationError(refusal, code="token_for_another_user")
+        return user
 
 
 @admin.register(ApiToken)
@@ -47,8 +61,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def get_form(self, request: HttpRequest, obj: ApiToken | None = None, **kwargs: Any):
         if obj is None:
-            kwargs["form"] = ApiTokenIssueForm
+            kwargs["form"] = type("ApiTokenIssueForm", (ApiTokenIssueForm,), {"issuer": request.user})
         return super().get_form(request, obj, **kwargs)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"user": request.user.pk, **super().get_changeform_initial_data(request)}
 
     @admin.display(description="token starts with")
     def prefix(self, obj: ApiToken) -> str:

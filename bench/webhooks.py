@@ -162,7 +162,8 @@ def run(env: dict[str, str], args) -> None:
     def place() -> None:
         order_place(customer_id=customer, lines=[LineInput(sku="BENCH-1", quantity=1)])
 
-    endpoint_create(url=receiver_url, event_types=["OrderPlaced"])
+    owner = get_user_model().objects.create_superuser("bench-webhooks", password="bench-password-123")
+    endpoint_create(url=receiver_url, event_types=["OrderPlaced"], actor=owner)
     for _ in range(args.burst):
         place()
     worker = start_worker(env, args.threads)

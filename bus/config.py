@@ -29,6 +29,9 @@ class Bus:
     max_msg_size: int
     duplicate_window_seconds: int
     ack_timeout_seconds: int
+    # Whether messages carry contact data (NATS_INCLUDE_CONTACTS): a stream's subscribers are not
+    # users this system can check rights for, so it is the operator's explicit choice (ADR 0031).
+    contacts: bool
 
     @property
     def subjects(self) -> str:
@@ -51,6 +54,7 @@ def bus() -> Bus:
         max_msg_size=settings.NATS_MAX_MSG_SIZE,
         duplicate_window_seconds=settings.NATS_DUPLICATE_WINDOW_SECONDS,
         ack_timeout_seconds=settings.NATS_ACK_TIMEOUT_SECONDS,
+        contacts=settings.NATS_INCLUDE_CONTACTS,
     )
 
 

@@ -1,8 +1,9 @@
 """One outbox event as a JetStream message: subject, body and headers.
 
 The body is the one public event shape (``public_event_json``), the same bytes the event feed
-and the webhooks carry. ``Nats-Msg-Id`` is the event id: JetStream drops a message whose id it
-has seen within the stream's duplicate window, so a republished batch lands once.
+and the webhooks carry, with contact data only when ``NATS_INCLUDE_CONTACTS`` says so (ADR 0031).
+``Nats-Msg-Id`` is the event id: JetStream drops a message whose id it has seen within the
+stream's duplicate window, so a republished batch lands once.
 """
 
 from dataclasses import dataclass
@@ -43,6 +44,6 @@ def message_of(stored: StoredEvent, bus: Bus) -> Message:
     return Message(
         event_id=headers[MSG_ID],
         subject=bus.subject(stored.aggregate_type, event_type),
-        body=public_event_json(stored),
+        body=public_event_json(stored, contacts=bus.contacts),
         headers=headers,
     )

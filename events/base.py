@@ -12,6 +12,9 @@ class Event:
     schema_version: ClassVar[int] = 1
     aggregate_type: ClassVar[str]
     aggregate_id_field: ClassVar[str]
+    # Fields holding a person's contact data: outside the write side they reach only holders of
+    # the contacts right, and are null for everyone else (ADR 0031).
+    contact_fields: ClassVar[tuple[str, ...]] = ()
 
     @property
     def aggregate_id(self) -> int:

@@ -17,6 +17,7 @@ class CustomerEvent(Event):
 @dataclass(frozen=True, kw_only=True)
 class CustomerRegistered(CustomerEvent):
     event_type: ClassVar[str] = "CustomerRegistered"
+    contact_fields: ClassVar[tuple[str, ...]] = ("email",)
     name: str
     email: str
 

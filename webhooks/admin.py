@@ -46,10 +46,11 @@ class WebhookEndpointAdmin(ManageWebhooksOnly, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         try:
             if change:
-                services.endpoint_change(obj, **{name: form.cleaned_data[name] for name in form.changed_data})
+                changes = {name: form.cleaned_data[name] for name in form.changed_data}
+                services.endpoint_change(obj, actor=request.user, **changes)
                 return
             created, secret = services.endpoint_create(
-                url=obj.url, event_types=obj.event_types or [], description=obj.description
+                url=obj.url, event_types=obj.event_types or [], description=obj.description, actor=request.user
             )
         except TargetRefused as refused:
             messages.error(request, f"Not saved: not an allowed webhook target: {refused}")

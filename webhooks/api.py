@@ -138,12 +138,12 @@ class WebhookListApi(WebhookApi):
         data = _validated(EndpointInput, request.data)
         try:
             endpoint, secret = services.endpoint_create(
-                url=data["url"], event_types=data["event_types"], description=data["description"]
+                url=data["url"], event_types=data["event_types"], description=data["description"], actor=request.user
             )
         except TargetRefused as refused:
             raise _refused(refused) from None
         if data.get("enabled") is False:
-            services.endpoint_change(endpoint, enabled=False)
+            services.endpoint_change(endpoint, actor=request.user, enabled=False)
         response = Response({**EndpointOutput(endpoint).data, "secret": secret}, status=201)
         response["Location"] = request.build_absolute_uri(f"/api/webhooks/{endpoint.pk}/")
         return response
@@ -173,7 +173,7 @@ class WebhookDetailApi(WebhookApi):
             name: data[name] for name in ("url", "event_types", "description", "enabled") if name in request.data
         }
         try:
-            services.endpoint_change(endpoint, **changes)
+            services.endpoint_change(endpoint, actor=request.user, **changes)
         except TargetRefused as refused:
             raise _refused(refused) from None
         return Response(EndpointOutput(endpoint).data)

@@ -5,6 +5,7 @@ delivery queue in the same database as its checkpoint: the rows commit with the 
 every event is queued for every enabled endpoint once, and a re-applied batch (a retried parked
 stream) queues nothing twice (``one_delivery_per_event``). The HTTP side is the delivery worker's
 (``webhooks.delivery``), so a slow or failing endpoint never holds back the drain (ADR 0020).
+A body carries contact data only for an endpoint whose owner holds the contacts right (ADR 0031).
 """
 
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from events import EVENT_TYPES
 from projections.runtime.consumer import Relay
 from projections.store import StoredEvent
 from projections.store.public import public_event_json
+from webhooks.contacts import owners_seeing_contacts
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
@@ -26,7 +28,9 @@ class WebhookFanOut(Relay):
 
     def apply(self, events: Sequence[StoredEvent], cursor: Any) -> None:
         using = read_alias()
-        endpoints = list(WebhookEndpoint.objects.using(using).filter(enabled=True).only("id", "event_types"))
+        endpoints = list(
+            WebhookEndpoint.objects.using(using).filter(enabled=True).only("id", "event_types", "owner_id")
+        )
         if not endpoints:
             return
         queue_deliveries(endpoints, events, using=using)
@@ -35,13 +39,13 @@ class WebhookFanOut(Relay):
 def queue_deliveries(endpoints: list[WebhookEndpoint], events: Sequence[StoredEvent], *, using: str) -> int:
     """Queue ``events`` for each of ``endpoints`` that wants them (existing ones are left alone)."""
     now = timezone.now()
+    with_contacts = owners_seeing_contacts(endpoint.owner_id for endpoint in endpoints)
     rows = []
     for stored in events:
-        body = None
         for endpoint in endpoints:
             if not endpoint.wants(stored.event.event_type):
                 continue
-            body = body or public_event_json(stored)
+            body = public_event_json(stored, contacts=endpoint.owner_id in with_contacts)
             rows.append(
                 WebhookDelivery(
                     endpoint_id=endpoint.id,

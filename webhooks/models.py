@@ -37,6 +37,10 @@ class WebhookEndpoint(models.Model):
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     failing_since = models.DateTimeField(null=True, blank=True, editable=False)
     disabled_reason = models.CharField(max_length=500, blank=True, default="", editable=False)
+    # Whose rights decide what the endpoint receives: the user who created it or last changed it
+    # (a plain id: users live in the default database, endpoints beside the checkpoints). Contact
+    # data goes out only while that user holds the contacts right (ADR 0031).
+    owner_id = models.IntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

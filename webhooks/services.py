@@ -1,4 +1,8 @@
-"""What the API and the admin do to endpoints: create, change, rotate, resend, replay (ADR 0020)."""
+"""What the API and the admin do to endpoints: create, change, rotate, resend, replay (ADR 0020).
+
+The user who creates or changes an endpoint becomes its owner, whose rights decide whether its
+payloads carry contact data (``webhooks.contacts``, ADR 0031).
+"""
 
 from datetime import datetime, timedelta
 
@@ -8,6 +12,7 @@ from django.utils import timezone
 from config.databases import read_alias
 from projections.runtime.apply import batches
 from projections.store import START
+from webhooks.contacts import redact_pending
 from webhooks.fanout import queue_deliveries
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.signing import new_secret
@@ -17,17 +22,19 @@ ROTATION_OVERLAP = timedelta(hours=24)
 REPLAY_BATCH = 2000
 
 
-def endpoint_create(*, url: str, event_types: list[str], description: str = "") -> tuple[WebhookEndpoint, str]:
-    """Create an endpoint (its URL vetted now, ``TargetRefused`` otherwise); return it and its secret."""
+def endpoint_create(*, url: str, event_types: list[str], description: str = "", actor) -> tuple[WebhookEndpoint, str]:
+    """Create ``actor``'s endpoint (its URL vetted now, ``TargetRefused`` otherwise); return it and its secret."""
     resolve(url)
     secret = new_secret()
     endpoint = WebhookEndpoint.objects.using(read_alias()).create(
-        url=url, event_types=sorted(set(event_types)), description=description, secret=secret
+        url=url, event_types=sorted(set(event_types)), description=description, secret=secret, owner_id=actor.pk
     )
     return endpoint, secret
 
 
-def endpoint_change(endpoint: WebhookEndpoint, **changes) -> WebhookEndpoint:
+def endpoint_change(endpoint: WebhookEndpoint, *, actor, **changes) -> WebhookEndpoint:
+    """Apply ``changes``; ``actor`` becomes the owner, and what waits to be sent gets only what they may see."""
+    changes["owner_id"] = actor.pk
     if "url" in changes:
         resolve(changes["url"])
     if "event_types" in changes:
@@ -36,7 +43,9 @@ def endpoint_change(endpoint: WebhookEndpoint, **changes) -> WebhookEndpoint:
         changes |= {"failing_since": None, "disabled_reason": ""}  # staff re-enabled it: a fresh start
     for name, value in changes.items():
         setattr(endpoint, name, value)
-    endpoint.save(using=read_alias())
+    with transaction.atomic(using=read_alias()):
+        endpoint.save(using=read_alias())
+        redact_pending(endpoint.deliveries.using(read_alias()), owner_id=endpoint.owner_id)
     return endpoint
 
 
@@ -50,13 +59,17 @@ def rotate_secret(endpoint: WebhookEndpoint) -> str:
     return secret
 
 
-def _requeue(deliveries) -> int:
+def _requeue(endpoint: WebhookEndpoint, deliveries) -> int:
+    """Make ``deliveries`` of ``endpoint`` pending now, with only what its owner may see."""
     now = timezone.now()
-    return deliveries.update(state=WebhookDelivery.PENDING, next_attempt_at=now, first_queued_at=now)
+    requeued = deliveries.update(state=WebhookDelivery.PENDING, next_attempt_at=now, first_queued_at=now)
+    redact_pending(deliveries, owner_id=endpoint.owner_id)
+    return requeued
 
 
 def resend(delivery: WebhookDelivery) -> None:
-    _requeue(WebhookDelivery.objects.using(read_alias()).filter(pk=delivery.pk))
+    with transaction.atomic(using=read_alias()):
+        _requeue(delivery.endpoint, WebhookDelivery.objects.using(read_alias()).filter(pk=delivery.pk))
 
 
 def replay(endpoint: WebhookEndpoint, *, from_position: int | None = None, from_time: datetime | None = None) -> int:
@@ -79,9 +92,10 @@ def replay(endpoint: WebhookEndpoint, *, from_position: int | None = None, from_
         with transaction.atomic(using=using):
             queue_deliveries([endpoint], wanted, using=using)
             queued += _requeue(
+                endpoint,
                 WebhookDelivery.objects.using(using).filter(
                     endpoint=endpoint, event_id__in=[s.event_id for s in wanted]
-                )
+                ),
             )
     return queued
 

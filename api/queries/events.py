@@ -3,7 +3,8 @@
 Read straight from the outbox through the event store (``projections.store.feed``), so there is
 no projection to wait for. ``next`` is always present: the cursor after the last event, or the
 same one when there were none, so a client can poll (or long-poll with ``wait``) forever from
-where it was. Bodies are ``public_event`` (the current schema, upcast on read). A page is
+where it was. Bodies are ``public_event`` (the current schema, upcast on read), with contact
+data only for a reader holding the contacts right (ADR 0031). A page is
 written from each event's ``public_event_json`` bytes, the very bytes a webhook signs, byte for
 byte what DRF's JSON renderer made of the same dicts; rendering 500 nested dicts through DRF
 was most of a page's time (docs/benchmarks.md). See ADR 0020.
@@ -20,7 +21,7 @@ from api.base import QueryApi, ReadParams
 from api.permissions import any_of
 from api.schema import QUERY_HEADERS, errors
 from config.limits import MAX_BIGINT
-from config.rights import VIEW_EVENTS
+from config.rights import VIEW_EVENTS, sees_customer_contacts
 from events import EVENT_TYPES
 from projections.store import START
 from projections.store.feed import InvalidFeedCursor, decode_cursor, encode_cursor, wait_for_page
@@ -117,12 +118,16 @@ class EventFeedApi(QueryApi):
             limit=params["limit"],
         )
         next_url = replace_query_param(request.build_absolute_uri(), "after", encode_cursor(page.end))
-        return HttpResponse(feed_page_json(page.events, next_url), content_type="application/json")
+        page_json = feed_page_json(page.events, next_url, contacts=sees_customer_contacts(request.user))
+        return HttpResponse(page_json, content_type="application/json")
 
 
-def feed_page_json(events, next_url: str) -> bytes:
-    """Return ``{"results": [...], "next": ...}`` as DRF's ``JSONRenderer`` writes it (compact, UTF-8)."""
-    results = b",".join(public_event_json(stored) for stored in events)
+def feed_page_json(events, next_url: str, *, contacts: bool) -> bytes:
+    """Return ``{"results": [...], "next": ...}`` as DRF's ``JSONRenderer`` writes it (compact, UTF-8).
+
+    ``contacts``: whether the reader holds the contacts right; contact fields are null otherwise.
+    """
+    results = b",".join(public_event_json(stored, contacts=contacts) for stored in events)
     page = b'{"results":[' + results + b'],"next":' + json.dumps(next_url, ensure_ascii=False).encode() + b"}"
     # As the renderer does: U+2028/U+2029 escaped, so the page is also valid JavaScript.
     return page.replace(_LINE_SEPARATOR, rb"\u2028").replace(_PARAGRAPH_SEPARATOR, rb"\u2029")

@@ -153,6 +153,9 @@ NATS_SUBJECT_PREFIX = env_choice(
     pattern=rf"{_NATS_TOKEN}(\.{_NATS_TOKEN})*",
     meaning="subject tokens separated by dots, such as orders.events",
 )
+# Customers' contact data (emails) goes on the bus only when the operator says every subscriber
+# may read it: off by default, its fields are null in the messages (ADR 0031).
+NATS_INCLUDE_CONTACTS = env_bool("NATS_INCLUDE_CONTACTS", False)
 NATS_MAX_AGE_SECONDS = env_int("NATS_MAX_AGE_SECONDS", 0, minimum=0)
 NATS_MAX_BYTES = env_int("NATS_MAX_BYTES", 0, minimum=0)
 NATS_MAX_MSGS = env_int("NATS_MAX_MSGS", 0, minimum=0)
@@ -309,6 +312,10 @@ KNOX_TOKEN_MODEL = "api.ApiToken"
 MIGRATION_MODULES = {"knox": None}
 # Days a token lives unless ``create_api_token --expires-days`` says otherwise.
 API_TOKEN_EXPIRY_DAYS = env_int("API_TOKEN_EXPIRY_DAYS", 90, minimum=1)
+# The longest life a token may be given (admin and create_api_token): a leaked token ends by then.
+API_TOKEN_MAX_EXPIRY_DAYS = env_int("API_TOKEN_MAX_EXPIRY_DAYS", 365, minimum=1)
+if API_TOKEN_EXPIRY_DAYS > API_TOKEN_MAX_EXPIRY_DAYS:
+    raise ImproperlyConfigured("API_TOKEN_EXPIRY_DAYS: must not exceed API_TOKEN_MAX_EXPIRY_DAYS")
 
 # Login lockout (django-axes) on every password login (/admin/login/, /dashboard/login/): after
 # LOGIN_FAILURE_LIMIT failures for one username from one IP address, that pair is locked out for

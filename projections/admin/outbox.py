@@ -8,7 +8,8 @@ type (one index range per type). That is why time is a range filter and not a
 ``date_hierarchy``: no index has ``occurred_at`` first. A UUID finds an event by its id
 (unique) or the events of one request by correlation id; the correlation id has no index, so
 that search reads the whole outbox. Lists leave the payload out; an event's page shows it
-pretty-printed. Nothing here writes: the outbox is append-only.
+pretty-printed, its contact fields blanked for staff without the contacts right (ADR 0031).
+Nothing here writes: the outbox is append-only.
 """
 
 import json
@@ -26,6 +27,7 @@ from django.utils.html import format_html
 
 from config.admin_paginator import EstimatedCountPaginator
 from config.limits import MAX_BIGINT
+from config.rights import sees_customer_contacts
 from events import EVENT_TYPES
 from orders_write.models.outbox import OutboxEvent
 from projections.admin.access import FixedOrderChangeList, ViewOnlyAdmin
@@ -166,7 +168,12 @@ class OutboxEventAdmin(ViewOnlyAdmin):
         "related",
         "payload_pretty",
     )
-    readonly_fields = ("related", "payload_pretty")
+    readonly_fields = ("related", "payload_pretty", "payload_without_contacts")
+
+    def get_fields(self, request: HttpRequest, obj: OutboxEvent | None = None) -> tuple[str, ...]:
+        if sees_customer_contacts(request.user):
+            return self.fields
+        return tuple("payload_without_contacts" if name == "payload_pretty" else name for name in self.fields)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type:
         return OutboxChangeList
@@ -209,5 +216,17 @@ class OutboxEventAdmin(ViewOnlyAdmin):
 
     @admin.display(description="payload")
     def payload_pretty(self, obj: OutboxEvent) -> str:
-        text = json.dumps(obj.payload, indent=2, sort_keys=True, ensure_ascii=False)
-        return format_html('<pre id="outbox-payload" class="payload">{}</pre>', text)
+        return _pretty(obj.payload)
+
+    @admin.display(description="payload")
+    def payload_without_contacts(self, obj: OutboxEvent) -> str:
+        event_class = EVENT_TYPES.get(obj.event_type)
+        if event_class is None or not isinstance(obj.payload, dict):  # no contract says what it holds
+            return "(shown only to staff with the contacts right)"
+        hidden = event_class.contact_fields
+        return _pretty({name: None if name in hidden else value for name, value in obj.payload.items()})
+
+
+def _pretty(payload: dict[str, Any]) -> str:
+    text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False)
+    return format_html('<pre id="outbox-payload" class="payload">{}</pre>', text)

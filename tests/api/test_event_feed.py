@@ -81,7 +81,7 @@ def test_a_page_is_byte_for_byte_what_drf_renders_of_the_public_events(feed_clie
 
     events = read_page(after=START, event_types=frozenset(EVENT_TYPES), limit=50).events
     assert len(events) >= 4
-    expected = {"results": [public_event(stored) for stored in events], "next": response.json()["next"]}
+    expected = {"results": [public_event(stored, contacts=False) for stored in events], "next": response.json()["next"]}
     assert response.content == JSONRenderer().render(expected)
     assert b"\\u2028" in response.content and "\u2028".encode() not in response.content
     assert response["Content-Type"] == "application/json"

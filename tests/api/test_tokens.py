@@ -7,12 +7,13 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from api.models import ApiToken
-from api.tokens import ADOPTED_NAME, adopt_legacy_tokens, api_token_issue
+from api.tokens import ADOPTED_NAME, adopt_legacy_tokens, api_token_issue, token_issue_refusal
 from config.rights import VIEW_REPORTS
 from projections.runtime.registry import consumers
 from tests.api.conftest import make_user
@@ -189,3 +190,64 @@ def test_plain_text_drf_authtoken_keys_are_adopted_as_digests_and_erased():
     assert adopted.name == ADOPTED_NAME and adopted.expiry is None
     assert timezone.now() - adopted.created > timedelta(days=399)
     assert tables_holding(legacy_key) == []
+
+
+def staff_issuer(*rights: str):
+    """A logged-in staff user holding the token admin's add and view rights and ``rights``."""
+    user = make_user("api.add_apitoken", "api.view_apitoken", *rights)
+    user.is_staff = True
+    user.save()
+    client = Client()
+    client.force_login(user)
+    return user, client
+
+
+def issue_in_admin(client: Client, user, days: int = 3):
+    return client.post("/admin/api/apitoken/add/", {"user": user.pk, "name": "mine", "expires_days": days})
+
+
+def test_staff_issue_tokens_only_for_themselves_never_for_a_superuser_or_a_colleague():
+    issuer, client = staff_issuer(VIEW_REPORTS)
+    superuser = make_user(superuser=True)
+    colleague = make_user(VIEW_REPORTS)  # even one holding no more rights than the issuer
+
+    for target in (superuser, colleague):
+        page = issue_in_admin(client, target)
+        assert page.status_code == 200 and "you may issue API tokens only for yourself" in page.content.decode()
+        assert not ApiToken.objects.filter(user=target).exists()
+
+    assert client.get("/admin/api/apitoken/add/").context["adminform"].form.initial["user"] == issuer.pk
+    own = issue_in_admin(client, issuer)
+    token = re.search(r'<code id="issued-token">([0-9a-f]{64})</code>', own.content.decode()).group(1)
+    assert get_with(token).status_code == 200
+    assert ApiToken.objects.get(user=issuer).user_id == issuer.pk
+
+
+def test_a_superuser_issues_for_others_and_nobody_issues_beyond_their_rights():
+    superuser = make_user(superuser=True)
+    superuser.is_staff = True
+    superuser.save()
+    admin = Client()
+    admin.force_login(superuser)
+    for target in (make_user(VIEW_REPORTS), make_user(superuser=True)):
+        assert issue_in_admin(admin, target).status_code == 200
+        assert ApiToken.objects.filter(user=target).count() == 1
+
+    issuer = make_user(VIEW_REPORTS)
+    assert token_issue_refusal(issuer=issuer, user=issuer) is None
+    assert token_issue_refusal(issuer=issuer, user=make_user(superuser=True)) is not None
+    demoted = make_user(superuser=True)
+    demoted.is_active = False  # an inactive superuser holds no right, so it issues for nobody else
+    assert token_issue_refusal(issuer=demoted, user=issuer) is not None
+
+
+def test_a_token_lives_at_most_the_configured_maximum():
+    issuer, client = staff_issuer(VIEW_REPORTS)
+
+    page = issue_in_admin(client, issuer, days=3650)
+
+    assert page.status_code == 200 and "expires_days" in page.context["adminform"].form.errors
+    assert not ApiToken.objects.filter(user=issuer).exists()
+    with pytest.raises(CommandError, match="API_TOKEN_MAX_EXPIRY_DAYS"):
+        create_api_token(issuer.get_username(), "--expires-days", "3650")
+    assert not ApiToken.objects.filter(user=issuer).exists()

@@ -31,7 +31,7 @@ class Command(BaseCommand):
             "--expires-days",
             type=_positive_days,
             default=None,
-            help="days until the token stops working (default API_TOKEN_EXPIRY_DAYS, 90)",
+            help="days the token works (default API_TOKEN_EXPIRY_DAYS; at most API_TOKEN_MAX_EXPIRY_DAYS)",
         )
 
     def handle(self, *args: Any, username: str, name: str, expires_days: int | None, **options: Any) -> None:
@@ -42,5 +42,8 @@ class Command(BaseCommand):
         if not user.is_active:
             raise CommandError(f"user {username!r} is inactive: a token would not authenticate")
         days = expires_days or settings.API_TOKEN_EXPIRY_DAYS
+        if days > settings.API_TOKEN_MAX_EXPIRY_DAYS:
+            limit = settings.API_TOKEN_MAX_EXPIRY_DAYS
+            raise CommandError(f"--expires-days: at most API_TOKEN_MAX_EXPIRY_DAYS ({limit})")
         _token, token = api_token_issue(user=user, name=name[:100], expires_in=timedelta(days=days))
         self.stdout.write(token)
