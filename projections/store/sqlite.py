@@ -4,6 +4,7 @@ SQLite runs one writer at a time and each commits before the next begins, so a r
 moves by ``position`` never skips a late commit, and a database file has one timeline.
 """
 
+import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,11 @@ def _types(event_types: Collection[str]) -> tuple[str, list[str]]:
     return "(" + ", ".join(["%s"] * len(types)) + ")", types
 
 
+def _stored(row: Sequence[Any]) -> StoredEvent:
+    """The stored event of a row read as ``event_id, COLUMNS``: SQLite keeps a UUID as 32 hex digits."""
+    return stored_event(1, 0, uuid.UUID(row[0]), row[1:])
+
+
 class SqliteEventStore(EventStoreBase):
     def timelines(self) -> tuple[list[Timeline], int]:
         return [Timeline(1, 0, 0, 0)], 0
@@ -26,11 +32,11 @@ class SqliteEventStore(EventStoreBase):
         placeholders, types = _types(event_types)
         with self.connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT {COLUMNS} FROM outbox_event WHERE position > %s AND event_type IN {placeholders} "
+                f"SELECT event_id, {COLUMNS} FROM outbox_event WHERE position > %s AND event_type IN {placeholders} "
                 "ORDER BY position LIMIT %s",
                 [after.position, *types, limit],
             )
-            events = [stored_event(1, 0, None, row) for row in cursor.fetchall()]
+            events = [_stored(row) for row in cursor.fetchall()]
         return Batch(events, events[-1].at if events else after)
 
     def read_stream(
@@ -39,11 +45,11 @@ class SqliteEventStore(EventStoreBase):
         placeholders, types = _types(event_types)
         with self.connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT {COLUMNS} FROM outbox_event WHERE aggregate_type = %s AND aggregate_id = %s "
+                f"SELECT event_id, {COLUMNS} FROM outbox_event WHERE aggregate_type = %s AND aggregate_id = %s "
                 f"AND position >= %s AND event_type IN {placeholders} ORDER BY aggregate_version",
                 [aggregate_type, aggregate_id, from_position, *types],
             )
-            return [stored_event(1, 0, None, row) for row in cursor.fetchall()]
+            return [_stored(row) for row in cursor.fetchall()]
 
     def lag(
         self, *, after: Position, event_types: Collection[str], timelines: Any = None, scan: int | None = None
