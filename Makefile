@@ -43,5 +43,9 @@ $(CHROMIUM):
 	$(SUDO) apt-get install -y --no-install-recommends chromium || \
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 
+# Test processes in parallel (pytest-xdist); each but the first starts a PostgreSQL cluster of its
+# own (tests/worker_clusters.py). TEST_WORKERS=0 runs the suite in this one process.
+TEST_WORKERS ?= 3
+
 test: lint $(CHROMIUM)
-	DATABASE_URL="$${DATABASE_URL:-$(PG_TEST_URL)}" $(BIN)/python -m pytest
+	DATABASE_URL="$${DATABASE_URL:-$(PG_TEST_URL)}" $(BIN)/python -m pytest -n $(TEST_WORKERS)

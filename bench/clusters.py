@@ -35,7 +35,9 @@ def server_binaries() -> Path:
 class ScratchCluster:
     port: int = field(default_factory=stack.free_port)
     epoch: int = 0
+    max_connections: int = 50
     directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="orders-cluster-")))
+    binaries: Path | None = None  # the server's, found when the cluster starts
 
     def _run(self, *command: str) -> None:
         if os.geteuid() == 0:
@@ -43,12 +45,14 @@ class ScratchCluster:
         subprocess.run(command, check=True, capture_output=True, timeout=120)
 
     def start(self) -> ScratchCluster:
-        binaries, data = server_binaries(), self.directory / "data"
+        self.binaries = binaries = server_binaries()
+        data = self.directory / "data"
         if os.geteuid() == 0:
             os.chown(self.directory, pwd.getpwnam("postgres").pw_uid, -1)
         self._run(str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
         with (data / "postgresql.conf").open("a") as conf:
-            conf.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 50\n")
+            conf.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
+            conf.write(f"max_connections = {self.max_connections}\n")
         if self.epoch:
             self._run(str(binaries / "pg_resetwal"), "-e", str(self.epoch), "-D", str(data))
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1"
@@ -61,10 +65,11 @@ class ScratchCluster:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
     def stop(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):  # never started, or already stopped
-            self._run(
-                str(server_binaries() / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "immediate", "-w", "stop"
-            )
+        if self.binaries is not None:  # started
+            with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+                self._run(
+                    str(self.binaries / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "immediate", "-w", "stop"
+                )
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
