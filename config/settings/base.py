@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_q",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "staff_auth",
     "orders_write",
     "orders_read",
     "projections",
@@ -56,6 +59,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Staff logins (ADR 0030): idle sessions end, then a session owing a second factor is held.
+    "staff_auth.middleware.IdleSessionMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "staff_auth.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -104,7 +111,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # 12 characters at least (ASVS 2.1.1, ADR 0030): admin password changes and createsuperuser.
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -327,6 +335,16 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minim
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+
+# Staff two-factor (django-otp TOTP, ADR 0030): with ``required`` (the production default) superusers
+# and holders of a manage right enrol a device before reaching any admin or dashboard page; in
+# either mode whoever has a device enters its code after the password. API tokens are never asked.
+STAFF_2FA = env_choice("STAFF_2FA", "optional", pattern=r"required|optional", meaning="required or optional")
+OTP_TOTP_ISSUER = "Orders"  # the name authenticator apps show beside the code
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # staff reset a device in the admin, never read its secret
+# A logged-in session idle this long is logged out (0: never; 30 with the production settings).
+# A session also ends SESSION_COOKIE_AGE after its login however busy it is (staff_auth.sessions).
+SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 0, minimum=0)
 
 # Content-Security-Policy (django-csp) on every page but the admin's (Django's admin templates
 # carry inline scripts): the dashboard and the API docs load scripts, styles and images from this
