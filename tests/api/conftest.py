@@ -38,6 +38,13 @@ def client_for(user) -> APIClient:
     return client
 
 
+def same_credentials(client) -> APIClient:
+    """A client of its own (one per thread) sending the same token."""
+    clone = APIClient()
+    clone.credentials(**client._credentials)
+    return clone
+
+
 @pytest.fixture
 def clerk_client(db):
     """May place and change orders (and read them)."""

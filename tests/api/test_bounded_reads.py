@@ -7,13 +7,12 @@ import pytest
 from django.core.cache import caches
 from django.db import connections
 from django_q.conf import Conf
-from rest_framework.test import APIClient
 
 from api.base import QueryRateThrottle
 from api.waits import feed_waits_per_process, serve_threads
 from config.rights import VIEW_EVENTS
 from orders_write.services import LineInput, order_line_add, order_line_remove, order_place
-from tests.api.conftest import client_for, make_user
+from tests.api.conftest import client_for, make_user, same_credentials
 from tests.api.responses import assert_error
 
 
@@ -149,13 +148,6 @@ def test_long_polls_leave_a_thread_of_the_worker_free(feed_end, settings):
     finally:
         serve_threads(None)
     assert feed_waits_per_process() == 4
-
-
-def same_credentials(client) -> APIClient:
-    """A client of its own (one per thread) sending the same token."""
-    clone = APIClient()
-    clone.credentials(**client._credentials)
-    return clone
 
 
 def test_history_pages_walk_every_version_once(db, admin_client_api, customer, make_product):

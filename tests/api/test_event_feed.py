@@ -18,8 +18,7 @@ from orders_write.services import LineInput, order_cancel, order_confirm, order_
 from projections.store import START
 from projections.store.feed import TICK_SECONDS, read_page
 from projections.store.public import public_event
-from tests.api.conftest import client_for, make_user
-from tests.api.test_bounded_reads import same_credentials
+from tests.api.conftest import client_for, make_user, same_credentials
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -76,7 +76,7 @@ def test_health_answers_and_a_commit_wakes_every_long_poll_while_a_worker_holds_
     time.sleep(1.0)  # all four are waiting now
     live, _, live_seconds = get(f"{web}/health/live", timeout=5)
     refused, refusal, refused_seconds = get(f"{end}&wait={LONG_POLL_SECONDS}", third, timeout=5)
-    assert all(thread.is_alive() for thread in waiters), "the four still wait"
+    still_waiting = sum(thread.is_alive() for thread in waiters)
     order_id = order_place(customer_id=customer, lines=[LineInput(sku=sku, quantity=1)]).order_id
     committed = time.monotonic()
     for thread in waiters:
@@ -85,6 +85,7 @@ def test_health_answers_and_a_commit_wakes_every_long_poll_while_a_worker_holds_
     assert live == 200 and live_seconds < 0.5, f"/health/live took {live_seconds:.2f} s"
     assert refused == 429 and refused_seconds < 0.5, f"{refused} after {refused_seconds:.2f} s"
     assert refusal["error"]["code"] == "throttled" and refusal["Retry-After"] == "1"
+    assert still_waiting == 4, "the four waited until the commit"
     assert sorted(answers) == [0, 1, 2, 3]
     for number, (status, page, at) in sorted(answers.items()):
         assert status == 200
