@@ -39,6 +39,12 @@ def feed_waits_per_process() -> int:
     return limit if _threads is None else max(0, min(limit, _threads - 1))
 
 
+def feed_waits_held() -> int:
+    """Return how many long-polls wait in this process now."""
+    with _lock:
+        return _in_process["long-poll"]
+
+
 def wait_slot(user_key: object) -> AbstractContextManager[None]:
     """Hold one of ``user_key``'s read-your-writes wait slots for the block; raise ``Throttled`` when none is free."""
     return _slot("read-your-writes", user_key, per_user=settings.READ_YOUR_WRITES_MAX_WAITS_PER_USER)

@@ -9,10 +9,10 @@ from django.db import connections
 from django_q.conf import Conf
 
 from api.base import QueryRateThrottle
-from api.waits import feed_waits_per_process, serve_threads
+from api.waits import feed_waits_held, feed_waits_per_process, serve_threads
 from config.rights import VIEW_EVENTS
 from orders_write.services import LineInput, order_line_add, order_line_remove, order_place
-from tests.api.conftest import client_for, make_user, same_credentials
+from tests.api.conftest import client_for, make_user, same_credentials, until
 from tests.api.responses import assert_error
 
 
@@ -105,7 +105,7 @@ def test_long_polls_are_capped_per_user_and_per_process(feed_end, settings):
     holders.append(threading.Thread(target=read, args=("wait2", second)))
     for thread in holders:
         thread.start()
-    time.sleep(0.5)  # all three are waiting now
+    until(lambda: feed_waits_held() == 3)
     started = time.monotonic()
     over_user = same_credentials(first).get(long_poll)
     over_process = same_credentials(third).get(long_poll)

@@ -12,13 +12,14 @@ from django.db import connection, connections
 from django.db.backends.signals import connection_created
 from rest_framework.renderers import JSONRenderer
 
+from api.waits import feed_waits_held
 from config.rights import VIEW_EVENTS
 from events import EVENT_TYPES
 from orders_write.services import LineInput, order_cancel, order_confirm, order_place
 from projections.store import START
 from projections.store.feed import TICK_SECONDS, read_page
 from projections.store.public import public_event
-from tests.api.conftest import client_for, make_user, same_credentials
+from tests.api.conftest import client_for, make_user, same_credentials, until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -226,7 +227,8 @@ def test_long_polls_cost_one_statement_a_tick_however_many_wait_and_all_wake_on_
         waiters = [threading.Thread(target=long_poll, args=(users[n % 4],), name=f"long-poll-{n}") for n in range(8)]
         for thread in waiters:
             thread.start()
-        time.sleep(1.0)  # every one is waiting now
+        until(lambda: feed_waits_held() == 8)
+        time.sleep(0.5)  # past the first check, which may wake them all once (rows committed since the last)
         before, started = sum(statements.values()), time.monotonic()
         time.sleep(1.0)
         during, elapsed = sum(statements.values()) - before, time.monotonic() - started
