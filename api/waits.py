@@ -1,37 +1,75 @@
-"""Read-your-writes waits, capped per user in each web process (ADR 0023).
+"""Waits that hold a web thread, bounded in each web process (ADR 0023, ADR 0028).
 
 A query with ``min_position`` the read side has not reached holds a worker thread for up to
-``READ_YOUR_WRITES_TIMEOUT`` seconds. Threads are the scarce thing, and they are a process's own,
-so the cap is per process: one user may hold at most ``READ_YOUR_WRITES_MAX_WAITS_PER_USER`` of
-a process's threads waiting; a further wait is refused at once with 429 ``throttled`` and
-``Retry-After``, and the other users' requests keep their threads. The count lives in memory,
-so it costs no query and cannot leak past the process.
+``READ_YOUR_WRITES_TIMEOUT`` seconds, and a long-poll of the event feed (``wait``) for up to 25.
+Threads are the scarce thing, and they are a process's own, so the caps are per process: one
+user may hold at most ``READ_YOUR_WRITES_MAX_WAITS_PER_USER`` read-your-writes waits and
+``FEED_MAX_WAITS_PER_USER`` long-polls of a process's threads, and all users together at most
+``FEED_MAX_WAITS_PER_PROCESS`` long-polls, never every thread gunicorn gave the worker
+(``serve_threads``), so the health checks and other requests always find one. A further wait is
+refused at once with 429 ``throttled`` and ``Retry-After``. The counts live in memory, so they
+cost no query and cannot leak past the process.
 """
 
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from django.conf import settings
 from rest_framework.exceptions import Throttled
 
 _lock = threading.Lock()
-_waiting: Counter = Counter()
+_waiting: Counter = Counter()  # (kind, user) -> waits held
+_in_process: Counter = Counter()  # kind -> waits held
+_threads: int | None = None  # the worker's request threads, when its server said (``serve_threads``)
+
+
+def serve_threads(count: int | None) -> None:
+    """Record that this process answers requests on ``count`` threads (gunicorn's ``threads``;
+    None: not known): long-polls then leave at least one of them free, whatever
+    ``FEED_MAX_WAITS_PER_PROCESS`` says."""
+    global _threads
+    _threads = count
+
+
+def feed_waits_per_process() -> int:
+    """Return how many long-polls this process holds at once (0: a single-threaded worker never waits)."""
+    limit = settings.FEED_MAX_WAITS_PER_PROCESS
+    return limit if _threads is None else max(0, min(limit, _threads - 1))
+
+
+def feed_waits_held() -> int:
+    """Return how many long-polls wait in this process now."""
+    with _lock:
+        return _in_process["long-poll"]
+
+
+def wait_slot(user_key: object) -> AbstractContextManager[None]:
+    """Hold one of ``user_key``'s read-your-writes wait slots for the block; raise ``Throttled`` when none is free."""
+    return _slot("read-your-writes", user_key, per_user=settings.READ_YOUR_WRITES_MAX_WAITS_PER_USER)
+
+
+def feed_wait_slot(user_key: object) -> AbstractContextManager[None]:
+    """Hold one of ``user_key``'s long-poll slots, and one of the process's, for the block; raise
+    ``Throttled`` when either is full."""
+    return _slot("long-poll", user_key, per_user=settings.FEED_MAX_WAITS_PER_USER, per_process=feed_waits_per_process())
 
 
 @contextmanager
-def wait_slot(user_key: object) -> Iterator[None]:
-    """Hold one of ``user_key``'s wait slots for the block; raise ``Throttled`` when none is free."""
-    limit = settings.READ_YOUR_WRITES_MAX_WAITS_PER_USER
+def _slot(kind: str, user_key: object, *, per_user: int, per_process: int | None = None) -> Iterator[None]:
     with _lock:
-        if _waiting[user_key] >= limit:
-            raise Throttled(wait=1, detail=f"at most {limit} read-your-writes waits per user at a time; retry shortly")
-        _waiting[user_key] += 1
+        if _waiting[kind, user_key] >= per_user:
+            raise Throttled(wait=1, detail=f"at most {per_user} {kind} waits per user at a time; retry shortly")
+        if per_process is not None and _in_process[kind] >= per_process:
+            raise Throttled(wait=1, detail=f"this server is holding all the {kind} waits it can; retry shortly")
+        _waiting[kind, user_key] += 1
+        _in_process[kind] += 1
     try:
         yield
     finally:
         with _lock:
-            _waiting[user_key] -= 1
-            if not _waiting[user_key]:
-                del _waiting[user_key]
+            _in_process[kind] -= 1
+            _waiting[kind, user_key] -= 1
+            if not _waiting[kind, user_key]:
+                del _waiting[kind, user_key]

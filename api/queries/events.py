@@ -20,6 +20,7 @@ from rest_framework.utils.urls import replace_query_param
 from api.base import QueryApi, ReadParams
 from api.permissions import any_of
 from api.schema import QUERY_HEADERS, errors
+from api.waits import feed_wait_slot
 from config.limits import MAX_BIGINT
 from config.rights import VIEW_EVENTS, sees_customer_contacts
 from events import EVENT_TYPES
@@ -51,7 +52,9 @@ class FeedParams(ReadParams):
         min_value=0,
         max_value=MAX_WAIT_SECONDS,
         default=0,
-        help_text="Seconds to long-poll for at least one event when there is none yet.",
+        help_text="Seconds to long-poll for at least one event when there is none yet. Long-polls that wait are "
+        "bounded per user (2 at once by default) and per server process; one more is refused at once with 429 "
+        "`throttled` and `Retry-After`: wait that long, then poll `next` again.",
     )
 
     def validate_after(self, value: str):
@@ -111,6 +114,7 @@ class EventFeedApi(QueryApi):
         params = self.params
         page = wait_for_page(
             wait=params["wait"],
+            waiting=feed_wait_slot(request.user.pk),
             after=params.get("after", START),
             event_types=params.get("types") or frozenset(EVENT_TYPES),
             aggregate_type=params.get("aggregate_type"),

@@ -275,6 +275,10 @@ CACHES["throttle"] = (
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "query-throttle"}
 )
 READ_YOUR_WRITES_MAX_WAITS_PER_USER = env_int("READ_YOUR_WRITES_MAX_WAITS_PER_USER", 2, minimum=1)
+# Long-polls of the event feed (ADR 0028): how many one user may hold at once in one web process,
+# and how many all users together (under gunicorn never all of a worker's threads: api.waits).
+FEED_MAX_WAITS_PER_USER = env_int("FEED_MAX_WAITS_PER_USER", 2, minimum=1)
+FEED_MAX_WAITS_PER_PROCESS = env_int("FEED_MAX_WAITS_PER_PROCESS", 4, minimum=0)
 # /health/ready: the worker counts as alive while a checkpoint heartbeat is this fresh (the minute
 # sweep refreshes them), and the read side as current while lag stays under the threshold.
 HEALTH_HEARTBEAT_MAX_AGE = env_int("HEALTH_HEARTBEAT_MAX_AGE", 150, minimum=1)

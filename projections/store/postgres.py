@@ -21,7 +21,7 @@ from typing import Any
 from config.limits import MAX_BIGINT
 from projections.store.base import COLUMNS, EventStoreBase
 from projections.store.events import Batch, Position, StoredEvent, stored_event
-from projections.store.horizon import horizon
+from projections.store.horizon import HORIZON, horizon, lock_key_parameters
 from projections.store.timelines import Timeline, span_of
 
 _BINARY_COLUMNS = COLUMNS.replace("payload", "payload::text")
@@ -69,6 +69,18 @@ _WATERMARK = """
             ORDER BY txid, position LIMIT %(scan)s) AS pending),
         (SELECT MIN(position) - 1 FROM outbox_event WHERE position > %(high)s AND event_type = ANY(%(types)s)),
         (SELECT COALESCE(MAX(position), 0) FROM outbox_event))
+"""
+
+# The feed's waiters ask once per tick, however many they are (projections.store.feed, ADR 0028):
+# the horizon now, and whether an outbox row lies between the horizon they last saw and this one.
+# A row becomes readable exactly when the horizon passes its txid, so the rows that became readable
+# since are those rows, however their commits interleaved (one index range probe).
+_BECAME_READABLE = f"""
+    SELECT current.horizon, EXISTS (
+        SELECT FROM outbox_event
+        WHERE txid >= %(since)s::text::xid8 AND txid < current.horizon::text::xid8
+    )
+    FROM ({HORIZON}) AS current(horizon)
 """
 
 
@@ -144,6 +156,17 @@ class PostgresEventStore(EventStoreBase):
         if timeline.system_identifier == cluster:
             candidates.append(current_horizon)
         return Position(timeline.id, max(0, min(candidates) - 1), timeline.first_position)
+
+    def readable_since(self, *, since: int | None) -> tuple[int, bool]:
+        """Return a mark of how far the log is readable now, and whether an event became readable
+        since ``since`` (a mark this returned before; None: not known, so yes)."""
+        with self._cursor() as cursor:
+            if since is None:
+                return horizon(cursor), True
+            cursor.execute(_BECAME_READABLE, {**lock_key_parameters(), "since": str(since)})
+            mark, found = cursor.fetchone()
+        # A lower horizon than before: another cluster (a restore, a failover); wake and start again.
+        return mark, found or mark < since
 
     def read_stream(
         self, *, aggregate_type: str, aggregate_id: int, from_position: int, event_types: Collection[str]

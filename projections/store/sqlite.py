@@ -39,6 +39,11 @@ class SqliteEventStore(EventStoreBase):
             events = [_stored(row) for row in cursor.fetchall()]
         return Batch(events, events[-1].at if events else after)
 
+    def readable_since(self, *, since: int | None) -> tuple[int, bool]:
+        """Return the head, and whether it moved from ``since``: position order is commit order here."""
+        head = self.head()
+        return head, head != since
+
     def read_stream(
         self, *, aggregate_type: str, aggregate_id: int, from_position: int, event_types: Collection[str]
     ) -> list[StoredEvent]:

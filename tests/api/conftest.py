@@ -6,6 +6,8 @@ database with the read tables emptied, and ``drain`` to bring them up to date.
 """
 
 import itertools
+import time
+from collections.abc import Callable
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -36,6 +38,21 @@ def client_for(user) -> APIClient:
     if user is not None:
         client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=user)[1]}")
     return client
+
+
+def until(condition: Callable[[], bool], *, timeout: float = 10) -> None:
+    """Return once ``condition()`` holds (checked every 10 ms); fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "never came true"
+        time.sleep(0.01)
+
+
+def same_credentials(client) -> APIClient:
+    """A client of its own (one per thread) sending the same token."""
+    clone = APIClient()
+    clone.credentials(**client._credentials)
+    return clone
 
 
 @pytest.fixture

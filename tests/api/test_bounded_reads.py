@@ -7,11 +7,12 @@ import pytest
 from django.core.cache import caches
 from django.db import connections
 from django_q.conf import Conf
-from rest_framework.test import APIClient
 
 from api.base import QueryRateThrottle
+from api.waits import feed_waits_held, feed_waits_per_process, serve_threads
+from config.rights import VIEW_EVENTS
 from orders_write.services import LineInput, order_line_add, order_line_remove, order_place
-from tests.api.conftest import client_for, make_user
+from tests.api.conftest import client_for, make_user, same_credentials, until
 from tests.api.responses import assert_error
 
 
@@ -77,11 +78,76 @@ def test_read_your_writes_waits_are_capped_per_user(projected, settings, monkeyp
     assert same_credentials(waiter).get(path, query).status_code == 503
 
 
-def same_credentials(client) -> APIClient:
-    """A client of its own (one per thread) sending the same token."""
-    clone = APIClient()
-    clone.credentials(**client._credentials)
-    return clone
+@pytest.fixture
+def feed_end(transactional_db, customer) -> str:
+    """The feed's cursor at the end of the log (a long-poll from it waits), after one event at least."""
+    return client_for(make_user(VIEW_EVENTS)).get("/api/events/?limit=500").json()["next"]
+
+
+def test_long_polls_are_capped_per_user_and_per_process(feed_end, settings):
+    """Real threads, each its own connection: a user's third long-poll, and any long-poll once the
+    process holds its cap, is refused at once; a poll that need not wait is still answered."""
+    settings.FEED_MAX_WAITS_PER_USER = 2
+    settings.FEED_MAX_WAITS_PER_PROCESS = 3
+    first, second, third = (client_for(make_user(VIEW_EVENTS)) for _ in range(3))
+    long_poll = feed_end + "&wait=1.5"
+    answers: dict[str, tuple[int, float]] = {}
+
+    def read(name: str, client) -> None:
+        try:
+            started = time.monotonic()
+            response = same_credentials(client).get(long_poll)
+            answers[name] = (response.status_code, time.monotonic() - started)
+        finally:
+            connections.close_all()
+
+    holders = [threading.Thread(target=read, args=(f"wait{n}", first)) for n in range(2)]
+    holders.append(threading.Thread(target=read, args=("wait2", second)))
+    for thread in holders:
+        thread.start()
+    until(lambda: feed_waits_held() == 3)
+    started = time.monotonic()
+    over_user = same_credentials(first).get(long_poll)
+    over_process = same_credentials(third).get(long_poll)
+    refused_after = time.monotonic() - started
+    at_once = same_credentials(third).get(feed_end)  # wait=0: takes no slot
+    from_start = same_credentials(third).get("/api/events/?wait=5&limit=1")  # events at hand: no wait either
+    for thread in holders:
+        thread.join()
+
+    for refused in (over_user, over_process):
+        assert_error(refused, 429, "throttled")
+        assert refused["Retry-After"] == "1"
+    assert "per user" in over_user.json()["error"]["message"]
+    assert "per user" not in over_process.json()["error"]["message"]
+    assert refused_after < 0.5, "refused at once, not after a wait"
+    assert at_once.status_code == 200 and at_once.json()["results"] == []
+    assert from_start.status_code == 200 and len(from_start.json()["results"]) == 1
+    assert [answers[f"wait{n}"][0] for n in range(3)] == [200] * 3
+    assert all(seconds >= 1.4 for _, seconds in answers.values()), "they waited the whole wait"
+    # The slots are given back: the same users may wait again.
+    assert same_credentials(first).get(feed_end + "&wait=0.2").status_code == 200
+    assert same_credentials(third).get(feed_end + "&wait=0.2").status_code == 200
+
+
+def test_long_polls_leave_a_thread_of_the_worker_free(feed_end, settings):
+    """Under gunicorn the worker says how many threads it has (``post_worker_init``): long-polls
+    take at most all but one, whatever ``FEED_MAX_WAITS_PER_PROCESS`` says; a single-threaded
+    worker never waits, it refuses at once."""
+    settings.FEED_MAX_WAITS_PER_PROCESS = 4
+    client = client_for(make_user(VIEW_EVENTS))
+    try:
+        serve_threads(3)
+        assert feed_waits_per_process() == 2
+        serve_threads(1)
+        assert feed_waits_per_process() == 0
+        started = time.monotonic()
+        refused = client.get(feed_end + "&wait=5")
+        assert time.monotonic() - started < 0.5
+        assert_error(refused, 429, "throttled")
+    finally:
+        serve_threads(None)
+    assert feed_waits_per_process() == 4
 
 
 def test_history_pages_walk_every_version_once(db, admin_client_api, customer, make_product):

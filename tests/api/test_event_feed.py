@@ -2,19 +2,24 @@
 
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, connections
+from django.db.backends.signals import connection_created
 from rest_framework.renderers import JSONRenderer
 
+from api.waits import feed_waits_held
 from config.rights import VIEW_EVENTS
 from events import EVENT_TYPES
 from orders_write.services import LineInput, order_cancel, order_confirm, order_place
 from projections.store import START
-from projections.store.feed import read_page
+from projections.store.feed import TICK_SECONDS, read_page
 from projections.store.public import public_event
-from tests.api.conftest import client_for, make_user
+from tests.api.conftest import client_for, make_user, same_credentials, until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -107,10 +112,30 @@ def test_filters_and_an_empty_page_keep_the_cursor(feed_client, customer, sku):
 def test_an_open_transaction_at_an_earlier_position_is_waited_for(feed_client, make_customer, sku):
     early_customer, held_customer = make_customer(), make_customer(name="Held Writer")
     place(early_customer, sku)
+    with held_writer(held_customer, sku) as (held, release):
+        later = [place(early_customer, sku) for _ in range(2)]
+        before, next_url = read_all(feed_client, "/api/events/")
+        assert {e["aggregate_id"] for e in before if e["aggregate_type"] == "order"}.isdisjoint(later), (
+            "the later commits are held back behind the open transaction, not served past it"
+        )
+        release()
+        after, _ = read_all(feed_client, next_url)
+    orders = [e["aggregate_id"] for e in after if e["type"] == "OrderPlaced"]
+    assert orders == [held["order_id"], *later], "the held order comes first, then the later ones"
+    assert [e["event_id"] for e in before + after] == outbox_ids()
+
+
+@contextmanager
+def held_writer(customer_id: int, sku: str) -> Iterator[tuple[dict, Callable[[], None]]]:
+    """Place an order for ``customer_id`` in a thread of its own, held open inside its transaction
+    (it has its transaction id, not yet its outbox row) until ``release()`` lets it commit.
+
+    Yield ``(held, release)``; ``held["order_id"]`` is set once the order is placed.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE FUNCTION test_hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF NEW.customer_id = {held_customer} THEN PERFORM pg_advisory_lock_shared({HELD_LOCK}); "
+            f"IF NEW.customer_id = {customer_id} THEN PERFORM pg_advisory_lock_shared({HELD_LOCK}); "
             f"PERFORM pg_advisory_unlock_shared({HELD_LOCK}); END IF; RETURN NEW; END $$"
         )
         cursor.execute(
@@ -123,25 +148,21 @@ def test_an_open_transaction_at_an_earlier_position_is_waited_for(feed_client, m
     )
     holder.execute("SELECT pg_advisory_lock(%s)", [HELD_LOCK])
     held: dict = {}
-    writer = threading.Thread(target=lambda: held.update(order_id=place(held_customer, sku)) or connection.close())
+    writer = threading.Thread(target=lambda: held.update(order_id=place(customer_id, sku)) or connection.close())
+
+    def release() -> None:
+        holder.execute("SELECT pg_advisory_unlock(%s)", [HELD_LOCK])
+        writer.join(timeout=30)
+
     try:
         writer.start()
         _wait_until_blocked(holder)
-        later = [place(early_customer, sku) for _ in range(2)]
-        before, next_url = read_all(feed_client, "/api/events/")
-        assert {e["aggregate_id"] for e in before if e["aggregate_type"] == "order"}.isdisjoint(later), (
-            "the later commits are held back behind the open transaction, not served past it"
-        )
-        holder.execute("SELECT pg_advisory_unlock(%s)", [HELD_LOCK])
-        writer.join(timeout=30)
-        after, _ = read_all(feed_client, next_url)
+        yield held, release
     finally:
         holder.close()
+        writer.join(timeout=30)
         with connection.cursor() as cursor:
             cursor.execute("DROP TRIGGER test_hold ON orders_write_order; DROP FUNCTION test_hold()")
-    orders = [e["aggregate_id"] for e in after if e["type"] == "OrderPlaced"]
-    assert orders == [held["order_id"], *later], "the held order comes first, then the later ones"
-    assert [e["event_id"] for e in before + after] == outbox_ids()
 
 
 def _wait_until_blocked(holder) -> None:
@@ -169,6 +190,86 @@ def test_wait_returns_within_100_ms_of_a_commit(feed_client, customer, sku):
     poller.join(timeout=15)
     assert [e["aggregate_id"] for e in answered["body"]["results"]] == [order_id]
     assert answered["at"] - committed < 0.1, f"answered {answered['at'] - committed:.3f} s after the commit"
+
+
+def test_long_polls_cost_one_statement_a_tick_however_many_wait_and_all_wake_on_a_commit(
+    feed_client, settings, customer, sku
+):
+    """Eight long-polls (four users, real threads, each its own connection) wait together: while
+    nothing commits, the process reads at one statement a tick in all, not one each, and a commit
+    answers every one of them promptly.
+
+    Statements are counted on every connection the waiters open (``connection_created``); the
+    batch read's own psycopg cursor is not among them, the horizon statement before each read is.
+    """
+    settings.FEED_MAX_WAITS_PER_PROCESS = 8
+    _, next_url = read_all(feed_client, "/api/events/")
+    users = [client_for(make_user(VIEW_EVENTS)) for _ in range(4)]
+    statements: Counter = Counter()
+    answered: dict[str, tuple[list, float]] = {}
+
+    def count(execute, sql, params, many, context):
+        statements[threading.current_thread().name] += 1
+        return execute(sql, params, many, context)
+
+    def counted(sender, connection, **kwargs) -> None:
+        connection.execute_wrappers.append(count)
+
+    def long_poll(client) -> None:
+        try:
+            body = same_credentials(client).get(next_url + "&wait=10").json()
+            answered[threading.current_thread().name] = (body["results"], time.monotonic())
+        finally:
+            connections.close_all()
+
+    connection_created.connect(counted, dispatch_uid="test-count-long-poll-statements")
+    try:
+        waiters = [threading.Thread(target=long_poll, args=(users[n % 4],), name=f"long-poll-{n}") for n in range(8)]
+        for thread in waiters:
+            thread.start()
+        until(lambda: feed_waits_held() == 8)
+        time.sleep(0.5)  # past the first check, which may wake them all once (rows committed since the last)
+        before, started = sum(statements.values()), time.monotonic()
+        time.sleep(1.0)
+        during, elapsed = sum(statements.values()) - before, time.monotonic() - started
+        order_id = place(customer, sku)
+        committed = time.monotonic()
+        for thread in waiters:
+            thread.join(timeout=15)
+    finally:
+        connection_created.disconnect(dispatch_uid="test-count-long-poll-statements")
+
+    assert during <= elapsed / TICK_SECONDS + 5, f"{during} statements in {elapsed:.2f} s of eight waiting"
+    assert sorted(answered) == [f"long-poll-{n}" for n in range(8)]
+    for name, (results, at) in answered.items():
+        assert [e["aggregate_id"] for e in results if e["type"] == "OrderPlaced"] == [order_id], name
+        assert at - committed < 0.5, f"{name} answered {at - committed:.3f} s after the commit"
+
+
+def test_a_long_poll_held_behind_an_open_transaction_wakes_when_it_commits(feed_client, make_customer, sku):
+    """Events committed behind a transaction still open are not readable yet (the horizon); the
+    long-poll waiting for them answers, with all of them in commit order, once that one commits."""
+    early_customer, held_customer = make_customer(), make_customer(name="Held Writer")
+    _, next_url = read_all(feed_client, "/api/events/")
+    answered: dict = {}
+
+    def long_poll():
+        answered["body"] = feed_client.get(next_url + "&wait=10").json()
+        answered["at"] = time.monotonic()
+        connection.close()
+
+    with held_writer(held_customer, sku) as (held, release):
+        later = [place(early_customer, sku) for _ in range(2)]
+        poller = threading.Thread(target=long_poll)
+        poller.start()
+        time.sleep(0.5)
+        assert poller.is_alive(), "nothing readable yet: the long-poll waits"
+        release()
+        committed = time.monotonic()
+        poller.join(timeout=15)
+    orders = [e["aggregate_id"] for e in answered["body"]["results"] if e["type"] == "OrderPlaced"]
+    assert orders == [held["order_id"], *later]
+    assert answered["at"] - committed < 0.5, f"answered {answered['at'] - committed:.3f} s after the commit"
 
 
 def test_an_empty_long_poll_ends_after_wait(feed_client):

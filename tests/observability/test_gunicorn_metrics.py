@@ -1,6 +1,6 @@
 """Acceptance: ``/metrics`` under a real gunicorn with two workers, after real commands and a real drain.
 
-gunicorn (sync workers, so concurrent requests spread over both) and ``manage.py
+gunicorn (single-threaded sync workers, so concurrent requests spread over both) and ``manage.py
 drain_projections`` run as subprocesses sharing one ``PROMETHEUS_MULTIPROC_DIR`` and the test
 database (committed data: a transactional test). The test reads each worker's value file
 itself and checks that every scrape, whichever worker answers it, reports their sum; that the
@@ -55,7 +55,7 @@ def web(projected, tmp_path):
     )
     port = stack.free_port()
     args = [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
-            "--workers", "2", "--worker-class", "sync", "--access-logfile", "/dev/null"]  # fmt: skip
+            "--workers", "2", "--worker-class", "sync", "--threads", "1", "--access-logfile", "/dev/null"]  # fmt: skip
     child = stack.Child(f"metrics-test-{port}", args, env).start()
     try:
         stack.wait_for_http(port, "/health/live", child=child)

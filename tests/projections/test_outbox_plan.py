@@ -10,7 +10,8 @@ appears when nothing else can produce the order.
 import pytest
 from django.db import connection
 
-from projections.store.postgres import _BATCH
+from projections.store.horizon import lock_key_parameters
+from projections.store.postgres import _BATCH, _BECAME_READABLE
 
 pytestmark = pytest.mark.django_db
 
@@ -30,3 +31,16 @@ def test_the_batch_read_is_an_ordered_index_range_scan():
                 cursor.execute(f"RESET {setting}")
     assert "outbox_event_txid_position" in plan, plan
     assert "Sort" not in plan, plan
+
+
+def test_the_long_polls_check_probes_the_txid_index_between_two_horizons():
+    """The feed's waiters check once a tick whether a row lies between two horizons (ADR 0028): an
+    index probe, never a scan of the outbox."""
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute("SET enable_seqscan = off")
+            cursor.execute("EXPLAIN " + _BECAME_READABLE, {**lock_key_parameters(), "since": "1000"})
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("RESET enable_seqscan")
+    assert "outbox_event_txid_position" in plan, plan
