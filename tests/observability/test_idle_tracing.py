@@ -12,6 +12,7 @@ import time
 import pytest
 
 from orders_write.services import LineInput, order_place
+from projections.runtime.status import consumer_health
 from tests.observability.otlp_receiver import OtlpReceiver
 from tests.projections.processes import ROOT, Qcluster, child_env, current_database_url, stop
 
@@ -33,6 +34,13 @@ def wait_for(condition, what: str, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
+def settled(receiver: OtlpReceiver) -> bool:
+    """Say whether no span arrived for five export intervals."""
+    count = len(receiver.received())
+    time.sleep(5 * FLUSH_MS / 1000)
+    return len(receiver.received()) == count
+
+
 def test_idle_workers_export_no_span_and_a_batch_that_did_work_is_traced(projected, receiver, customer, sku, tmp_path):
     env = child_env(current_database_url()) | {
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
@@ -47,7 +55,8 @@ def test_idle_workers_export_no_span_and_a_batch_that_did_work_is_traced(project
         )  # fmt: skip
     try:
         worker.wait_until_running()
-        time.sleep(2)  # both settled: start-up (the fixtures' events drained) is not idling
+        wait_for(lambda: not any(row["lag_events"] for row in consumer_health()), "the fixtures' events drained")
+        wait_for(lambda: settled(receiver), "the start-up's spans exported")  # start-up is not idling
         before = len(receiver.received())
         time.sleep(IDLE_SECONDS)
         idle = receiver.received()[before:]
