@@ -165,7 +165,7 @@ def _child_count() -> dict:
     from bus.config import bus
 
     async def count() -> int:
-        client = await connect(bus().url)
+        client = await connect(bus())
         try:
             return (await client.jetstream().stream_info(bus().stream)).state.messages
         finally:
@@ -189,7 +189,7 @@ def _child_raw() -> dict:
     event_types = NatsRelay.event_types()
 
     loop = asyncio.new_event_loop()  # driven from this thread: the log is read by Django, synchronously
-    client = loop.run_until_complete(connect(current.url))
+    client = loop.run_until_complete(connect(current))
     js = client.jetstream(publish_async_max_pending=MAX_ACKS_IN_FLIGHT)
     loop.run_until_complete(js.delete_stream(current.stream))
     loop.run_until_complete(ensure_stream(js, current))

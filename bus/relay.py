@@ -32,7 +32,7 @@ from nats.js.errors import APIError, NoStreamResponseError, ServiceUnavailableEr
 
 from bus.background import BackgroundLoop
 from bus.client import connect
-from bus.config import CONNECT_TIMEOUT_SECONDS, Bus, bus
+from bus.config import CONNECT_TIMEOUT_SECONDS, Bus, bus, without_credentials
 from bus.messages import Message, message_of
 from bus.stream import StreamUnfit, checked_stream
 from events.codec import EVENT_TYPES
@@ -78,7 +78,7 @@ class NatsRelay(Relay):
                 self._loop.run(self._publish(current, messages), timeout=budget)
         except TimeoutError:
             record_bus_publish("timeout", time.perf_counter() - started, count=len(messages))
-            raise ReceiverUnavailable(f"NATS at {current.url}: no answer within {budget} s") from None
+            raise ReceiverUnavailable(f"NATS at {current.shown_url}: no answer within {budget} s") from None
         except Exception:
             record_bus_publish("failed", time.perf_counter() - started, count=len(messages))
             raise
@@ -116,7 +116,7 @@ class NatsRelay(Relay):
             for ack in acks:
                 ack.cancel()
             await self._drop()
-            raise ReceiverUnavailable(f"NATS at {current.url}: {type(error).__name__} {error}".strip()) from error
+            raise ReceiverUnavailable(f"NATS at {current.shown_url}: {_told(error)}") from error
         refusal = _refusal(current, messages, results)
         if refusal is not None:
             await self._drop()  # the stream's limits may have changed: read them again on reconnect
@@ -172,20 +172,18 @@ class NatsRelay(Relay):
         async def on_error(error: Exception) -> None:
             if isinstance(error, APIError):
                 refused.set()  # an ack that nats-py could not hand to its future (see _acks)
-            logger.warning("nats: %s", error)
+            logger.warning("nats: %s", without_credentials(str(error)))
 
         try:
             client = await connect(
-                current.url,
+                current,
                 name="orders nats relay",
                 allow_reconnect=False,  # the runtime retries with backoff (runtime.receivers)
                 error_cb=on_error,
                 pending_size=64 * 1024 * 1024,
             )
         except Exception as error:  # nats-py raises several types for "nobody there"
-            raise ReceiverUnavailable(
-                f"NATS at {current.url}: cannot connect ({type(error).__name__} {error})"
-            ) from None
+            raise ReceiverUnavailable(f"NATS at {current.shown_url}: cannot connect ({_told(error)})") from None
         js = client.jetstream(publish_async_max_pending=MAX_ACKS_IN_FLIGHT)
         try:
             info = await checked_stream(js, current)
@@ -194,9 +192,9 @@ class NatsRelay(Relay):
             raise
         except Exception as error:
             await client.close()
-            raise ReceiverUnavailable(f"NATS at {current.url}: stream info failed ({error})") from None
+            raise ReceiverUnavailable(f"NATS at {current.shown_url}: stream info failed ({_told(error)})") from None
         self._session = _Session(current, client, js, _largest_message(client, info), refused)
-        logger.info("nats relay connected to %s, stream %s", current.url, current.stream)
+        logger.info("nats relay connected to %s, stream %s", current.shown_url, current.stream)
         return self._session
 
     async def _drop(self) -> None:
@@ -212,6 +210,11 @@ def _largest_message(client: Client, info: StreamInfo) -> int:
     """The largest message the server and the stream take, in bytes."""
     stream_limit = info.config.max_msg_size or -1  # -1: the stream sets no limit of its own
     return client.max_payload if stream_limit < 0 else min(client.max_payload, stream_limit)
+
+
+def _told(error: BaseException) -> str:
+    """An error as it may be logged and shown: any URL in it without its credentials (ADR 0029)."""
+    return without_credentials(f"{type(error).__name__} {error}".strip())
 
 
 def _cancel(future: asyncio.Future) -> None:
@@ -230,5 +233,5 @@ def _refusal(current: Bus, messages: list[Message], results: list) -> Exception 
     ):
         return StreamUnfit(f"JetStream stream {current.stream} does not take {message.subject}: {error}")
     if not isinstance(error, APIError):
-        return ReceiverUnavailable(f"NATS at {current.url}: {type(error).__name__} {error}")
+        return ReceiverUnavailable(f"NATS at {current.shown_url}: {_told(error)}")
     return MessageRejected(f"JetStream rejected event {message.event_id} ({message.subject}): {error}")

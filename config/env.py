@@ -62,6 +62,26 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_file(name: str) -> str | None:
+    """Return the variable as the path of a file that exists, or ``None`` when it is unset."""
+    value = _raw(name)
+    if value is not None and not os.path.isfile(value):
+        raise ImproperlyConfigured(f"{name}: no such file: {value!r}")
+    return value
+
+
+# The userinfo of any URL: from "scheme://" to the last "@" before the host (ADR 0029).
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s,]*@")
+
+
+def without_credentials(text: str) -> str:
+    """Return ``text`` with the user, password or token of every URL in it removed (ADR 0029).
+
+    A URL is shown in logs, errors and status pages; its userinfo may be a password or a token.
+    """
+    return _USERINFO.sub(r"\1", text)
+
+
 def env_choice(name: str, default: str, *, pattern: str, meaning: str) -> str:
     """Return the variable when it matches ``pattern``; ``meaning`` describes it in the error."""
     value = _raw(name)

@@ -7,11 +7,18 @@ no patched driver) and per drain batch (``batch_span``). A command stores the W3
 a batch span *links* to the traceparents of the events it applies: a batch serves many
 requests, so it is a span of its own linked to each of them, not a child of one.
 
+Only what has a parent or did work is traced (ADR 0029): a statement gets a span only inside a
+span being recorded (a request, a command, a batch), never a root span of its own (a worker's
+broker polls and idle loops would be most of the traces), and ``batch_span`` is opened only for
+a batch that read events. Sampling is the SDK's own, from ``OTEL_TRACES_SAMPLER`` and
+``OTEL_TRACES_SAMPLER_ARG`` (default ``parentbased_always_on``): no sampler is passed here.
+
 When off, every function here returns at once (``nullcontext``, ``None``): nothing is imported
 from OpenTelemetry on the hot paths. Imports nothing from the project.
 """
 
 import os
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
@@ -45,6 +52,7 @@ def configure(exporter: Any, *, batch: bool) -> None:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
     service = os.environ.get("OTEL_SERVICE_NAME", "orders")
+    # No sampler argument: the SDK then reads OTEL_TRACES_SAMPLER(_ARG) (ADR 0029).
     _provider = TracerProvider(resource=Resource.create({"service.name": service}))
     _provider.add_span_processor(BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter))
     _tracer = _provider.get_tracer("orders")
@@ -75,13 +83,19 @@ def _trace_statements(sender: Any, connection: Any, **kwargs: Any) -> None:
 
 
 def _statement_span(execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
-    if _tracer is None:
-        return execute(sql, params, many, context)
+    if _tracer is None or not _inside_recorded_span():
+        return execute(sql, params, many, context)  # no root span per statement (ADR 0029)
     connection = context["connection"]
     name = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "SQL"
     attributes = {"db.system": connection.vendor, "db.statement": sql[:2000], "db.name": str(connection.alias)}
     with _tracer.start_as_current_span(name, kind=_client_kind(), attributes=attributes):
         return execute(sql, params, many, context)
+
+
+def _inside_recorded_span() -> bool:
+    from opentelemetry import trace
+
+    return trace.get_current_span().is_recording()
 
 
 def _client_kind() -> Any:
@@ -109,31 +123,40 @@ def current_traceparent() -> str | None:
 
 
 @contextmanager
-def batch_span(consumer: str) -> Iterator[Any]:
-    """A span for one drain batch; ``link_events`` links it to the requests that wrote its events."""
+def batch_span(consumer: str, *, started: float, traceparents: Iterable[str | None]) -> Iterator[Any]:
+    """A span for one drain batch that read events, linked to the requests that wrote them.
+
+    Opened once the batch is known not to be empty (an empty one did nothing and gets no span,
+    ADR 0029), it starts at ``started`` (``time.perf_counter()`` when the batch began) and links
+    to each distinct traceparent, at most ``MAX_LINKS_PER_BATCH``.
+    """
     if _tracer is None:
         yield None
         return
-    with _tracer.start_as_current_span(f"drain {consumer}", attributes={"orders.consumer": consumer}) as span:
+    links = _links(traceparents)
+    start_time = time.time_ns() - int((time.perf_counter() - started) * 1e9)
+    attributes = {"orders.consumer": consumer, "orders.linked_requests": len(links)}
+    with _tracer.start_as_current_span(
+        f"drain {consumer}", attributes=attributes, links=links, start_time=start_time
+    ) as span:
         yield span
 
 
-def link_events(span: Any, traceparents: Iterable[str | None]) -> None:
-    """Link ``span`` to each distinct traceparent (at most ``MAX_LINKS_PER_BATCH``)."""
-    if span is None:
-        return
+def _links(traceparents: Iterable[str | None]) -> list[Any]:
     from opentelemetry import trace
+    from opentelemetry.trace import Link
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
     propagator = TraceContextTextMapPropagator()
     seen: set[str] = set()
+    links = []
     for traceparent in traceparents:
         if traceparent is None or traceparent in seen:
             continue
         seen.add(traceparent)
         context = trace.get_current_span(propagator.extract({"traceparent": traceparent})).get_span_context()
         if context.is_valid:
-            span.add_link(context)
+            links.append(Link(context))
         if len(seen) >= MAX_LINKS_PER_BATCH:
             break
-    span.set_attribute("orders.linked_requests", len(seen))
+    return links

@@ -5,7 +5,16 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_database, env_int, env_list, env_str
+from config.env import (
+    env_bool,
+    env_choice,
+    env_database,
+    env_file,
+    env_int,
+    env_list,
+    env_str,
+    without_credentials,
+)
 from config.routers import READ_ALIAS
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -149,7 +158,9 @@ CONSUMERS = [
 NATS_URL = env_str("NATS_URL")
 if NATS_URL is not None:
     if not all(url.strip().startswith(("nats://", "tls://", "ws://", "wss://")) for url in NATS_URL.split(",")):
-        raise ImproperlyConfigured(f"NATS_URL: expected nats:// URLs separated by commas, got {NATS_URL!r}")
+        raise ImproperlyConfigured(
+            f"NATS_URL: expected nats:// URLs separated by commas, got {without_credentials(NATS_URL)!r}"
+        )
     CONSUMERS.append("bus.relay.NatsRelay")
 _NATS_TOKEN = r"[A-Za-z0-9_-]+"
 NATS_STREAM = env_choice(
@@ -172,6 +183,22 @@ NATS_MAX_MSG_SIZE = env_int("NATS_MAX_MSG_SIZE", 0, minimum=0)
 # relay's retry horizon (the relay refuses a stream whose window is shorter; bus.stream).
 NATS_DUPLICATE_WINDOW_SECONDS = env_int("NATS_DUPLICATE_WINDOW_SECONDS", 900, minimum=1)
 NATS_ACK_TIMEOUT_SECONDS = env_int("NATS_ACK_TIMEOUT_SECONDS", 5, minimum=1)
+# Credentials and TLS (ADR 0029): a .creds file (JWT and NKey) or an NKey seed file keeps the
+# secret out of NATS_URL; TLS is required with a tls:// URL or any NATS_TLS_* setting, and a
+# server that does not offer it is refused before the client sends anything.
+NATS_CREDS = env_file("NATS_CREDS")
+NATS_NKEY_SEED_FILE = env_file("NATS_NKEY_SEED_FILE")
+if NATS_CREDS is not None and NATS_NKEY_SEED_FILE is not None:
+    raise ImproperlyConfigured("NATS_CREDS, NATS_NKEY_SEED_FILE: set one or the other (a .creds file holds its NKey)")
+NATS_TLS_CA = env_file("NATS_TLS_CA")
+NATS_TLS_CERT = env_file("NATS_TLS_CERT")
+NATS_TLS_KEY = env_file("NATS_TLS_KEY")
+if (NATS_TLS_CERT is None) != (NATS_TLS_KEY is None):
+    raise ImproperlyConfigured("NATS_TLS_CERT, NATS_TLS_KEY: a client certificate needs both")
+NATS_TLS_HANDSHAKE_FIRST = env_bool("NATS_TLS_HANDSHAKE_FIRST", False)
+_NATS_TLS_WANTED = NATS_TLS_CA or NATS_TLS_CERT or NATS_TLS_HANDSHAKE_FIRST or "tls://" in (NATS_URL or "")
+if _NATS_TLS_WANTED and any(url.strip().startswith("ws://") for url in (NATS_URL or "").split(",")):
+    raise ImproperlyConfigured("NATS_URL: TLS is required (a tls:// URL or NATS_TLS_*): use wss://, not ws://")
 
 # Webhooks (ADR 0020): http targets and private/loopback/link-local addresses only when allowed.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)

@@ -17,6 +17,7 @@ import nats
 import pytest
 from django.core.management import call_command
 
+from bus.client import connect
 from bus.config import bus
 from bus.tail import pull
 from projections.runtime.registry import consumers
@@ -55,14 +56,15 @@ def use_bus(settings, url: str, names: dict[str, str]):
     if "bus.relay.NatsRelay" not in settings.CONSUMERS:
         settings.CONSUMERS = [*settings.CONSUMERS, "bus.relay.NatsRelay"]
     call_command("nats_setup", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    asyncio.run(_purge(url, names["NATS_STREAM"]))
+    asyncio.run(_purge())
     return consumers()["nats"]
 
 
-async def _purge(url: str, stream: str) -> None:
-    client = await nats.connect(url, connect_timeout=2)
+async def _purge() -> None:
+    current = bus()
+    client = await connect(current)  # with the bus's credentials and TLS, as the relay connects
     try:
-        await client.jetstream().purge_stream(stream)
+        await client.jetstream().purge_stream(current.stream)
     finally:
         await client.close()
 
@@ -85,15 +87,16 @@ def free_port() -> int:
 class PrivateNats:
     """A nats-server of the test's own (stop and start it at will; its file store survives)."""
 
-    def __init__(self, store: Path) -> None:
+    def __init__(self, store: Path, *options: str, scheme: str = "nats") -> None:
         self.port = free_port()
         self.store = store
-        self.url = f"nats://127.0.0.1:{self.port}"
+        self.options = options  # more nats-server flags: TLS, a config file with users
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)],
+            [NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store), *self.options],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -126,7 +129,7 @@ def stream_messages(subject: str | None = None) -> list:
     current = bus()
 
     async def read():
-        client = await nats.connect(current.url, connect_timeout=2)
+        client = await connect(current)
         try:
             js = client.jetstream()
             return [m async for m in pull(js, stream=current.stream, subject=subject or current.subjects,

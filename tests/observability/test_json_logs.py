@@ -13,7 +13,9 @@ from observability.line_handler import BatchingStreamHandler
 from observability.logging import JsonFormatter, TextFormatter, log_fields
 from orders_write import services
 from orders_write.errors import DomainError
+from orders_write.outbox import correlated
 from projections.history import order_history
+from projections.runtime.loop import drain
 from projections.runtime.registry import consumers
 
 
@@ -241,3 +243,24 @@ def test_x_correlation_id_is_honoured_when_there_is_no_request_id(clerk_client, 
     assert response["X-Request-ID"] == str(incoming)
     (event,) = order_history(order_id=response.json()["order_id"])
     assert event["correlation_id"] == str(incoming)
+
+
+def test_a_catch_up_batchs_line_names_at_most_128_requests_and_debug_names_them_all(json_lines, projected):
+    """A drain of 815,618 events once wrote a 120 MB log: the INFO line is bounded (ADR 0029)."""
+    correlations = [uuid.uuid4() for _ in range(300)]
+    for number, correlation in enumerate(correlations):
+        with correlated(correlation):
+            services.customer_register(name=f"catch-up {number}", email=f"catch-up-{number}@example.com")
+    logging.getLogger("orders.consumer").setLevel(logging.DEBUG)
+    try:
+        drain("order_views")
+    finally:
+        logging.getLogger("orders.consumer").setLevel(logging.NOTSET)
+    lines = [line for line in json_lines() if line["logger"] == "orders.consumer"]
+    (info,) = [line for line in lines if line["level"] == "INFO"]
+    assert info["batch_events"] == 300
+    assert info["correlation_ids"] == [str(c) for c in correlations[:128]]
+    assert info["correlation_ids_omitted"] == 172
+    (debug,) = [line for line in lines if line["level"] == "DEBUG"]
+    assert debug["correlation_ids"] == [str(c) for c in correlations]
+    assert (debug["from_position"], debug["to_position"]) == (info["from_position"], info["to_position"])

@@ -68,3 +68,42 @@ def test_without_tracing_no_traceparent_is_stored_and_nothing_is_traced(clerk_cl
         cursor.execute("SELECT traceparent FROM outbox_event WHERE aggregate_id = %s AND aggregate_type = 'order'",
                        [response.json()["order_id"]])  # fmt: skip
         assert cursor.fetchone() == (None,)
+
+
+def test_a_statement_outside_any_span_and_an_empty_batch_make_no_span(spans, clerk_client, customer, sku, drain):
+    """A worker's broker polls, idle loops and empty batches traced nothing (ADR 0029)."""
+    drain()  # the fixtures' events: batches that did work
+    spans.clear()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")  # as django-q2's broker polls: no request, no command, no batch around it
+    assert not any(drain().values())  # every consumer caught up: each drain batch reads nothing
+    assert spans.get_finished_spans() == ()
+
+    response = clerk_client.post(
+        "/api/orders/", {"customer_id": customer, "lines": [{"sku": sku, "quantity": 1}]}, format="json"
+    )
+    assert response.status_code == 201
+    drain()
+    finished = spans.get_finished_spans()
+    batches = [s for s in finished if s.name.startswith("drain ")]
+    assert batches and all(s.attributes["orders.linked_requests"] == 1 for s in batches)
+    for batch in batches:  # the batch's own statements (its events' upserts, the checkpoint) are its children
+        children = [s for s in finished if s.parent is not None and s.parent.span_id == batch.context.span_id]
+        assert any(s.name == "UPDATE" and "projection_checkpoint" in s.attributes["db.statement"] for s in children)
+    assert all(s.parent is not None for s in finished if s.attributes.get("db.system"))  # no root statement span
+
+
+def test_sampling_is_the_sdks_from_the_standard_variables(monkeypatch, clerk_client, customer, sku, drain):
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0")
+    exporter = InMemorySpanExporter()
+    tracing.configure(exporter, batch=False)
+    try:
+        response = clerk_client.post(
+            "/api/orders/", {"customer_id": customer, "lines": [{"sku": sku, "quantity": 1}]}, format="json"
+        )
+        assert response.status_code == 201
+        drain()
+    finally:
+        tracing.shutdown()
+    assert exporter.get_finished_spans() == ()  # ratio 0: nothing sampled, nothing exported

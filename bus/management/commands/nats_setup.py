@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from bus.client import connect
-from bus.config import bus, required_duplicate_window_seconds
+from bus.config import bus, required_duplicate_window_seconds, without_credentials
 from bus.stream import ensure_stream, problems
 
 
@@ -25,7 +25,9 @@ class Command(BaseCommand):
         try:
             action, info = asyncio.run(self._ensure(current))
         except Exception as error:
-            raise CommandError(f"NATS at {current.url}: {type(error).__name__} {error}") from None
+            raise CommandError(
+                f"NATS at {current.shown_url}: {without_credentials(f'{type(error).__name__} {error}')}"
+            ) from None
         config = info.config
         storage = getattr(config.storage, "value", config.storage)
         self.stdout.write(
@@ -39,7 +41,7 @@ class Command(BaseCommand):
             raise CommandError("; ".join(remaining))
 
     async def _ensure(self, current):
-        client = await connect(current.url, allow_reconnect=False)
+        client = await connect(current, allow_reconnect=False)
         try:
             return await ensure_stream(client.jetstream(), current)
         finally:

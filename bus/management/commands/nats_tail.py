@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from bus.client import connect
-from bus.config import bus
+from bus.config import bus, without_credentials
 from bus.messages import MSG_ID
 from bus.tail import durable_name_for, pull
 
@@ -33,12 +33,12 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         except Exception as error:
-            raise CommandError(f"{type(error).__name__}: {error}") from None
+            raise CommandError(without_credentials(f"{type(error).__name__}: {error}")) from None
 
     async def _tail(self, options) -> None:
         current = bus()
         subject = options["subject"] or current.subjects
-        client = await connect(current.url)
+        client = await connect(current)
         try:
             messages = pull(
                 client.jetstream(),
