@@ -109,7 +109,7 @@ def env_database(name: str, default: str) -> dict[str, Any]:
     try:
         config = dj_database_url.parse(url, conn_max_age=0)
     except Exception as error:  # dj-database-url raises several types for bad input
-        raise ImproperlyConfigured(f"{name}: not a valid database URL ({error})") from None
+        raise ImproperlyConfigured(f"{name}: not a valid database URL ({without_credentials(str(error))})") from None
     engine = config.get("ENGINE")
     if engine not in _SUPPORTED_ENGINES:
         raise ImproperlyConfigured(

@@ -16,8 +16,20 @@ from django_otp import user_has_device
 
 from config.rights import MANAGE_CATALOG, MANAGE_ORDERS, MANAGE_PROJECTIONS, MANAGE_WEBHOOKS
 
-# Holding any of these (or being a superuser) requires a second factor under ``required``.
-MANAGE_RIGHTS = (MANAGE_ORDERS, MANAGE_CATALOG, MANAGE_PROJECTIONS, MANAGE_WEBHOOKS)
+# Holding any of these (or being a superuser) requires a second factor under ``required``: the
+# manage rights, and the admin's rights over users, groups and devices, with which a user could
+# grant themselves any right or remove another user's second factor.
+MANAGE_RIGHTS = (
+    MANAGE_ORDERS,
+    MANAGE_CATALOG,
+    MANAGE_PROJECTIONS,
+    MANAGE_WEBHOOKS,
+    "auth.add_user",
+    "auth.change_user",
+    "auth.change_group",
+    "otp_totp.change_totpdevice",
+    "otp_totp.delete_totpdevice",
+)
 
 # Session key: whether the logged-in user had a confirmed device when the session checked.
 HAS_DEVICE_KEY = "staff_auth_has_device"

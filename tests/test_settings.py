@@ -80,6 +80,19 @@ def test_malformed_values_fail_at_start_naming_the_variable(variable, value, mes
     assert message in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("REDIS_URL", "http://cacheuser:s3cret-Pa55word@127.0.0.1:6379/0"),
+        ("DATABASE_URL", "postgres://dbuser:s3cret-Pa55word@[::1"),
+    ],
+)
+def test_a_malformed_url_is_refused_without_echoing_its_password(variable, value):
+    result = manage("check", **{"DEBUG": "true", variable: value})
+    assert result.returncode != 0 and f"{variable}:" in result.stderr
+    assert "s3cret-Pa55word" not in result.stderr
+
+
 def test_debug_off_without_secret_key_fails_but_debug_uses_a_development_key():
     assert "SECRET_KEY: must be set" in manage("check", DEBUG="false", ALLOWED_HOSTS="x").stderr
     assert manage("check", DEBUG="true").returncode == 0

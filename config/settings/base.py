@@ -239,7 +239,7 @@ Q_CLUSTER = {
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL is not None:
     if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
-        raise ImproperlyConfigured(f"REDIS_URL: expected a redis:// URL, got {REDIS_URL!r}")
+        raise ImproperlyConfigured(f"REDIS_URL: expected a redis:// URL, got {without_credentials(REDIS_URL)!r}")
     del Q_CLUSTER["orm"]
     Q_CLUSTER["redis"] = REDIS_URL
     CACHES = {"default": {"BACKEND": "config.redis_cache.RedisCache", "LOCATION": REDIS_URL}}
@@ -374,8 +374,10 @@ STAFF_2FA = env_choice("STAFF_2FA", "optional", pattern=r"required|optional", me
 OTP_TOTP_ISSUER = "Orders"  # the name authenticator apps show beside the code
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # staff reset a device in the admin, never read its secret
 # A logged-in session idle this long is logged out (0: never; 30 with the production settings).
-# A session also ends SESSION_COOKIE_AGE after its login however busy it is (staff_auth.sessions).
+# A session also ends SESSION_MAX_HOURS after its login however busy it is (staff_auth.sessions).
 SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 0, minimum=0)
+# Hours a login lasts however busy (Django's SESSION_COOKIE_AGE, pinned at login); 12 in production.
+SESSION_COOKIE_AGE = env_int("SESSION_MAX_HOURS", 14 * 24, minimum=1) * 3600
 
 # Content-Security-Policy (django-csp) on every page but the admin's (Django's admin templates
 # carry inline scripts): the dashboard and the API docs load scripts, styles and images from this

@@ -10,6 +10,7 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("LOG_FORMAT", "json")  # one JSON object per line for the log shipper (ADR 0024)
 os.environ.setdefault("STAFF_2FA", "required")  # superusers and manage rights enrol a TOTP device (ADR 0030)
 os.environ.setdefault("SESSION_IDLE_TIMEOUT_MINUTES", "30")  # idle staff sessions end (ADR 0030)
+os.environ.setdefault("SESSION_MAX_HOURS", "12")  # and every session 12 h after its login (ASVS 3.3.2)
 
 from django.core.exceptions import ImproperlyConfigured
 
