@@ -168,6 +168,19 @@ WEBHOOK_TIMEOUT_SECONDS = 10
 WEBHOOK_RETRY_BASE_SECONDS = float(env_int("WEBHOOK_RETRY_BASE_MS", 5000, minimum=1)) / 1000
 WEBHOOK_RETRY_FOR_SECONDS = env_int("WEBHOOK_RETRY_FOR_SECONDS", 3 * 24 * 3600, minimum=1)
 WEBHOOK_DELIVERY_THREADS = env_int("WEBHOOK_DELIVERY_THREADS", 8, minimum=1)
+# Ports a webhook URL may name: unset, 80, 443 and 1024-65535 but well-known internal service
+# ports (webhooks.targets); set, exactly these ports and ranges, e.g. "443" or "443,8443,9000-9100".
+_WEBHOOK_PORTS = env_choice(
+    "WEBHOOK_ALLOWED_PORTS",
+    "",
+    pattern=r"\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*",
+    meaning="ports and ranges separated by commas, such as 443,8443,9000-9100",
+)
+WEBHOOK_ALLOWED_PORTS = tuple(
+    (int(low), int(high or low)) for low, _, high in (part.partition("-") for part in _WEBHOOK_PORTS.split(",") if part)
+) or None  # fmt: skip
+if WEBHOOK_ALLOWED_PORTS and not all(1 <= low <= high <= 65535 for low, high in WEBHOOK_ALLOWED_PORTS):
+    raise ImproperlyConfigured(f"WEBHOOK_ALLOWED_PORTS: ports are 1 to 65535, low-high; got {_WEBHOOK_PORTS!r}")
 # Signing secrets are stored encrypted under a key derived from this (SECRET_KEY when unset);
 # rows written under a fallback still decrypt (webhooks.secrets_at_rest).
 WEBHOOK_SECRET_KEY = env_str("WEBHOOK_SECRET_KEY")
