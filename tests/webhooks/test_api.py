@@ -1,12 +1,16 @@
 """The webhook API: endpoints, the secret shown once, SSRF refusals, the delivery log, resend, replay."""
 
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
+from config.databases import read_alias
 from orders_write.services import LineInput, order_confirm, order_place
 from projections.runtime.loop import drain
 from tests.api.conftest import client_for, make_user
 from tests.webhooks.helpers import create_endpoint, run_until, webhook_client
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookReplay
+from webhooks.services import replay_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -171,7 +175,36 @@ def test_the_delivery_log_resend_and_replay(private_targets, receiver, customer,
     assert receiver.requests[1].headers["webhook-id"] == receiver.requests[0].headers["webhook-id"]
 
     assert client.post(f"{base}/replay/", {}, format="json").status_code == 400
-    assert client.post(f"{base}/replay/", {"from_position": 0}, format="json").status_code == 202
+    replay = client.post(f"{base}/replay/", {"from_position": 0}, format="json")
+    assert replay.status_code == 202 and replay.json()["status"] == "running"
     run_until(lambda: len(receiver.requests) == 4)
     replayed = [(r.event["type"], r.event["aggregate_version"]) for r in receiver.requests[2:]]
     assert replayed == [("OrderPlaced", 1), ("OrderConfirmed", 2)], "replay includes events before the endpoint"
+
+
+def test_a_replay_request_reads_no_log_and_the_deliverer_walks_it_a_page_at_a_time(
+    private_targets, receiver, customer, sku
+):
+    client = webhook_client()
+    orders = [order_place(customer_id=customer, lines=[LineInput(sku=sku, quantity=1)]).order_id for _ in range(7)]
+    drain("webhooks")  # all before the endpoint exists: only a replay sends them
+    endpoint = create_endpoint(client, receiver.url, ["OrderPlaced"])
+
+    read, main = CaptureQueriesContext(connections[read_alias()]), CaptureQueriesContext(connections["default"])
+    with read, main:
+        response = client.post(f"/api/webhooks/{endpoint['webhook_id']}/replay/", {"from_position": 0}, format="json")
+    assert response.status_code == 202, response.json()
+    assert response.json() == {"replay_id": WebhookReplay.objects.get().pk, "status": "running"}
+    statements = [query["sql"] for query in (*read.captured_queries, *main.captured_queries)]
+    log_reads = [sql for sql in statements if "outbox_event" in sql and "MAX(position)" not in sql]
+    assert log_reads == [], "the request reads no log (but its head, for the position header)"
+    assert not WebhookDelivery.objects.exists(), "the request queues nothing itself"
+
+    pages = 0
+    while WebhookReplay.objects.get().state == WebhookReplay.RUNNING:
+        replay_page(limit=3)
+        pages += 1
+        assert WebhookDelivery.objects.count() <= 3 * pages, "a page at a time"
+    assert pages == 3 and WebhookReplay.objects.get().queued == 7  # 3 + 3 + 1: the short page ends it
+    run_until(lambda: len(receiver.accepted()) == 7)
+    assert sorted(r.event["aggregate_id"] for r in receiver.accepted()) == orders
