@@ -45,7 +45,7 @@ from webhooks.transport import ConnectionPool
 
 logger = logging.getLogger(__name__)
 
-CLAIM_LIMIT = 20
+CLAIM_LIMIT = 50
 # A round starts no POST after this long; the rest of its claim is released for other threads.
 ROUND_SECONDS = 5
 # Beyond a round and the last POST's deadline, time to record before the lease runs out.
@@ -53,14 +53,15 @@ LEASE_MARGIN_SECONDS = 10
 MAX_BACKOFF_SECONDS = 4 * 3600
 USER_AGENT = "orders-webhooks/1"
 
-# A claimable delivery: a due, unleased stream head of an enabled endpoint.
+# A claimable delivery: a due, unleased stream head. The head test is a correlated MIN, one probe
+# of webhook_pending_stream per candidate whatever the statistics say; and candidates come in
+# webhook_pending_due's order, so LIMIT stops the scan early (ADR 0027).
 _CLAIMABLE = """
     d.state = 'pending' AND d.next_attempt_at <= %s AND (d.leased_until IS NULL OR d.leased_until <= %s)
-    AND NOT EXISTS (
-        SELECT 1 FROM webhook_delivery p
+    AND d.aggregate_version = (
+        SELECT MIN(p.aggregate_version) FROM webhook_delivery p
         WHERE p.endpoint_id = d.endpoint_id AND p.aggregate_type = d.aggregate_type
-          AND p.aggregate_id = d.aggregate_id AND p.state = 'pending'
-          AND p.aggregate_version < d.aggregate_version)
+          AND p.aggregate_id = d.aggregate_id AND p.state = 'pending')
 """
 # The endpoint of the longest-due claimable head, among enabled endpoints below their cap.
 _PICK = f"""
@@ -70,13 +71,13 @@ _PICK = f"""
           SELECT l.endpoint_id FROM webhook_delivery l
           WHERE l.leased_by IS NOT NULL AND l.leased_until > %s
           GROUP BY l.endpoint_id HAVING COUNT(DISTINCT l.leased_by) >= %s)
-    ORDER BY d.next_attempt_at, d.id
+    ORDER BY d.next_attempt_at
     LIMIT 1
 """
 _HEADS = f"""
     SELECT d.id FROM webhook_delivery d
     WHERE d.endpoint_id = %s AND {_CLAIMABLE}
-    ORDER BY d.next_attempt_at, d.id
+    ORDER BY d.next_attempt_at
     LIMIT %s
 """
 

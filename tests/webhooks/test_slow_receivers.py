@@ -20,7 +20,7 @@ from orders_write.services import LineInput, order_place
 from tests.projections.processes import ROOT, child_env, current_database_url, stop
 from tests.webhooks.helpers import create_endpoint, webhook_client
 from tests.webhooks.receiver import Receiver, SlowLoris
-from webhooks.delivery import DeliveryWorker
+from webhooks.delivery import CLAIM_LIMIT, DeliveryWorker
 from webhooks.models import WebhookDelivery
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -141,12 +141,12 @@ def test_one_endpoint_never_has_more_deliveries_in_flight_than_its_cap(private_t
     receiver = Receiver(delay=0.15).start()
     try:
         create_endpoint(webhook_client(), receiver.url, ["OrderPlaced"])
-        place(customer, sku, 45)  # more than one claim (CLAIM_LIMIT) holds
+        place(customer, sku, CLAIM_LIMIT + 10)  # more than one claim holds
         worker = DeliveryWorker(threads=4, poll_seconds=0.02)
         running = threading.Thread(target=worker.run)
         running.start()
         try:
-            wait_for(lambda: len(receiver.accepted()) >= 45, "every delivery", 60)
+            wait_for(lambda: len(receiver.accepted()) >= CLAIM_LIMIT + 10, "every delivery", 60)
         finally:
             worker.stop.set()
             running.join(timeout=30)
