@@ -50,6 +50,11 @@ urlpatterns = [
     path("webhooks/", webhooks_api.WebhookListApi.as_view(), name="webhook-list"),
     path("webhooks/<int:webhook_id>/", webhooks_api.WebhookDetailApi.as_view(), name="webhook-detail"),
     path("webhooks/<int:webhook_id>/rotate-secret/", webhooks_api.RotateSecretApi.as_view(), name="webhook-rotate"),
+    path(
+        "webhooks/<int:webhook_id>/drop-previous-secret/",
+        webhooks_api.DropPreviousSecretApi.as_view(),
+        name="webhook-drop-previous-secret",
+    ),
     path("webhooks/<int:webhook_id>/deliveries/", webhooks_api.DeliveryListApi.as_view(), name="webhook-deliveries"),
     path(
         "webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/resend/",

@@ -72,6 +72,11 @@ def test_production_refuses_debug():
         ("READ_DATABASE_URL", "mysql://root@localhost/read", "READ_DATABASE_URL: unsupported database 'mysql'"),
         ("DATABASE_CONN_MAX_AGE", "-1", "DATABASE_CONN_MAX_AGE: must be at least 0"),
         ("COMMAND_THROTTLE_RATE", "none", "COMMAND_THROTTLE_RATE: expected a rate such as 600/min"),
+        ("WEBHOOK_ALLOWED_PORTS", "443;80", "WEBHOOK_ALLOWED_PORTS: expected ports and ranges separated by commas"),
+        ("WEBHOOK_ALLOWED_PORTS", "443,70000", "WEBHOOK_ALLOWED_PORTS: ports are 1 to 65535"),
+        ("WEBHOOK_ALLOWED_PORTS", "9100-9000", "WEBHOOK_ALLOWED_PORTS: ports are 1 to 65535, low-high"),
+        ("WEBHOOK_DEADLINE_MS", "50", "WEBHOOK_DEADLINE_MS: must be at least 100"),
+        ("WEBHOOK_ENDPOINT_CONCURRENCY", "0", "WEBHOOK_ENDPOINT_CONCURRENCY: must be at least 1"),
     ],
 )
 def test_malformed_values_fail_at_start_naming_the_variable(variable, value, message):

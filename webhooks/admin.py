@@ -1,10 +1,14 @@
 """Staff pages for webhooks: endpoints (secret shown once on creation), the delivery log, resend.
 
 Every page needs ``manage_webhooks``. Endpoints disabled after failing for 3 days are announced
-on the endpoint list, so staff notice them (ADR 0020).
+on the endpoint list, so staff notice them (ADR 0020). A new secret (on creation, on rotation)
+is shown on the page that answers the form or action, never cached, and never put in a message:
+messages may travel in a cookie or be stored in the session (ADR 0027).
 """
 
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 
 from config.rights import MANAGE_WEBHOOKS
 from webhooks import services
@@ -36,7 +40,7 @@ class WebhookEndpointAdmin(ManageWebhooksOnly, admin.ModelAdmin):
     search_fields = ("url", "description")
     fields = ("url", "event_types", "description", "enabled", "failing_since", "disabled_reason", "created_at")
     readonly_fields = ("failing_since", "disabled_reason", "created_at")
-    actions = ["rotate_secret"]
+    actions = ["rotate_secret", "drop_previous_secret"]
 
     def changelist_view(self, request, extra_context=None):
         for endpoint in WebhookEndpoint.objects.filter(enabled=False).exclude(disabled_reason=""):
@@ -56,13 +60,39 @@ class WebhookEndpointAdmin(ManageWebhooksOnly, admin.ModelAdmin):
             messages.error(request, f"Not saved: not an allowed webhook target: {refused}")
             return
         obj.pk = created.pk
-        messages.warning(request, f"Signing secret (shown only now, keep it): {secret}")
+        request.webhook_secret = secret  # for response_add, this response only
+
+    def response_add(self, request, obj, post_url_continue=None):
+        secret = getattr(request, "webhook_secret", None)
+        if secret is None:  # refused: the message says why
+            return super().response_add(request, obj, post_url_continue)
+        return self._secrets_page(request, "Webhook endpoint added.", [(obj, secret)])
+
+    def _secrets_page(self, request, intro: str, shown: list) -> TemplateResponse:
+        response = TemplateResponse(
+            request,
+            "admin/webhooks/webhookendpoint/secrets_shown.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "Webhook signing secret",
+                "intro": intro,
+                "shown": shown,
+            },
+        )
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(description="Rotate the signing secret (the old one signs too for 24 h)")
     def rotate_secret(self, request, queryset):
+        shown = [(endpoint, services.rotate_secret(endpoint)) for endpoint in queryset]
+        return self._secrets_page(request, "New signing secrets; the old ones sign beside them for 24 h.", shown)
+
+    @admin.action(description="Stop signing with the previous secret now")
+    def drop_previous_secret(self, request, queryset):
         for endpoint in queryset:
-            secret = services.rotate_secret(endpoint)
-            messages.warning(request, f"New signing secret of {endpoint} (shown only now): {secret}")
+            services.endpoint_drop_previous_secret(endpoint=endpoint)
+        messages.info(request, f"{queryset.count()} endpoints now sign with their current secret only")
 
 
 @admin.register(WebhookDelivery)

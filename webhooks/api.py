@@ -1,6 +1,7 @@
 """The webhook API under ``/api/webhooks/`` (CONTRACT "Events out"); right ``manage_webhooks``."""
 
 from django.http import Http404
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -51,6 +52,17 @@ class EndpointOutput(serializers.Serializer):
 
 class CreatedOutput(EndpointOutput):
     secret = serializers.CharField(help_text="`whsec_…`: shown only here, keep it.")
+
+
+class RotatedOutput(CreatedOutput):
+    previous_secret_expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="Until when the replaced secret signs too (null once dropped)."
+    )
+
+
+class ReplayOutput(serializers.Serializer):
+    replay_id = serializers.IntegerField(source="pk")
+    status = serializers.CharField(source="state", help_text="`running` until the deliverer has walked the log.")
 
 
 class DeliveryOutput(serializers.Serializer):
@@ -146,6 +158,7 @@ class WebhookListApi(WebhookApi):
             services.endpoint_change(endpoint, actor=request.user, enabled=False)
         response = Response({**EndpointOutput(endpoint).data, "secret": secret}, status=201)
         response["Location"] = request.build_absolute_uri(f"/api/webhooks/{endpoint.pk}/")
+        add_never_cache_headers(response)  # the secret: kept by no cache on the way
         return response
 
 
@@ -194,19 +207,34 @@ class RotateSecretApi(WebhookApi):
         operation_id="webhook_rotate_secret",
         summary="Rotate the signing secret (the old one signs too for 24 h)",
         request=None,
-        responses={200: CreatedOutput, **errors(400, 404)},
+        responses={200: RotatedOutput, **errors(400, 404)},
         tags=["webhooks"],
     )
     def post(self, request, webhook_id: int):
         endpoint = self.endpoint(webhook_id)
         secret = services.rotate_secret(endpoint)
-        return Response(
+        response = Response(
             {
                 **EndpointOutput(endpoint).data,
                 "secret": secret,
                 "previous_secret_expires_at": endpoint.previous_secret_expires_at,
             }
         )
+        add_never_cache_headers(response)
+        return response
+
+
+class DropPreviousSecretApi(WebhookApi):
+    @_documented(
+        operation_id="webhook_drop_previous_secret",
+        summary="Stop signing with the secret the last rotation replaced, now (ADR 0027)",
+        request=None,
+        responses={200: EndpointOutput, **errors(400, 404)},
+        tags=["webhooks"],
+    )
+    def post(self, request, webhook_id: int):
+        endpoint = services.endpoint_drop_previous_secret(endpoint=self.endpoint(webhook_id))
+        return Response(EndpointOutput(endpoint).data)
 
 
 class DeliveryParams(StrictSerializer):
@@ -271,13 +299,13 @@ class ReplayInput(StrictSerializer):
 class ReplayApi(WebhookApi):
     @_documented(
         operation_id="webhook_replay",
-        summary="Send an endpoint every event again from a position or a time",
+        summary="Send an endpoint every event again from a position or a time (done in the background)",
         request=ReplayInput,
-        responses={202: None, **errors(400, 404)},
+        responses={202: ReplayOutput, **errors(400, 404)},
         tags=["webhooks"],
     )
     def post(self, request, webhook_id: int):
         endpoint = self.endpoint(webhook_id)
         data = _validated(ReplayInput, request.data)
-        queued = services.replay(endpoint, from_position=data.get("from_position"), from_time=data.get("from_time"))
-        return Response({"queued": queued}, status=202)
+        replay = services.replay(endpoint, from_position=data.get("from_position"), from_time=data.get("from_time"))
+        return Response(ReplayOutput(replay).data, status=202)

@@ -1,17 +1,22 @@
 """The delivery worker: POSTs queued deliveries, in version order per (endpoint, order), retrying.
 
-A thread claims up to ``CLAIM_LIMIT`` due deliveries in one transaction (``FOR UPDATE SKIP
-LOCKED``), POSTs each over its kept-alive connections (``webhooks.transport``) and records the
-outcomes in the same transaction, in one statement; what it has not attempted after
-``ROUND_SECONDS`` goes back untouched. Only the *head* of a stream (the lowest pending
-``aggregate_version`` of an aggregate for an endpoint) is ever claimable, and a claimed head
-stays locked until its outcome commits, so one order never has two deliveries in flight and its
-events arrive in version order; a failing head holds back only its own order's later events for
-that endpoint. A worker killed mid-POST releases its locks with its connection and the
-deliveries are attempted again: at least once, always with the same ``webhook-id`` (the event
-id). Retries back off exponentially with jitter for
-``WEBHOOK_RETRY_FOR_SECONDS`` (3 days), then the delivery is parked as failed; an endpoint
-failing that long is disabled. See ADR 0020.
+No database transaction is held across a POST (ADR 0027). A thread *claims* up to
+``CLAIM_LIMIT`` due stream heads of one endpoint in a short transaction: it writes its lease
+(``leased_by``, ``leased_until``) on them and commits. It then POSTs them, each under a
+wall-clock deadline (``WEBHOOK_DEADLINE_SECONDS``, ``webhooks.transport``), starting none after
+``ROUND_SECONDS``, and *records* the outcomes in another short transaction, in one statement,
+releasing what it did not attempt. Only the *head* of a stream (the lowest pending
+``aggregate_version`` of an aggregate for an endpoint) is ever claimable, and a leased head
+stays pending until its outcome is recorded, so one order never has two deliveries in flight
+and its events arrive in version order; a failing head holds back only its own order's later
+events for that endpoint. At most ``WEBHOOK_ENDPOINT_CONCURRENCY`` claims hold leases on one
+endpoint at once (claims are serialized, so the count is exact), so a slow receiver takes at
+most that many threads, of every deliverer together. A deliverer killed mid-POST leaves its
+leases behind; they run out after ``lease_seconds()`` and the deliveries are claimed again: at
+least once, always with the same ``webhook-id`` (the event id). An outcome is recorded only
+under the lease it was attempted under, so a thread that outlived its lease changes nothing.
+Retries back off exponentially with jitter for ``WEBHOOK_RETRY_FOR_SECONDS`` (3 days), then the
+delivery is parked as failed; an endpoint failing that long is disabled. See ADR 0020.
 """
 
 import http.client
@@ -20,6 +25,7 @@ import logging
 import random
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -32,30 +38,53 @@ from observability.instruments import record_webhook_delivery, record_webhook_en
 from projections.runtime.loop import drain
 from projections.sql import bulk_set, on_postgresql
 from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.services import replay_page
 from webhooks.signing import signature_header
 from webhooks.targets import TargetRefused
 from webhooks.transport import ConnectionPool
 
 logger = logging.getLogger(__name__)
 
-CLAIM_LIMIT = 20
-# A round stops starting POSTs after this long (the rest of its claim is released untouched), so
-# the claim's locks and its idle transaction stay short whatever the receivers do.
+CLAIM_LIMIT = 50
+# A round starts no POST after this long; the rest of its claim is released for other threads.
 ROUND_SECONDS = 5
+# Beyond a round and the last POST's deadline, time to record before the lease runs out.
+LEASE_MARGIN_SECONDS = 10
 MAX_BACKOFF_SECONDS = 4 * 3600
 USER_AGENT = "orders-webhooks/1"
 
-_CLAIM = """
-    SELECT d.id FROM webhook_delivery d JOIN webhook_endpoint e ON e.id = d.endpoint_id
-    WHERE d.state = 'pending' AND d.next_attempt_at <= %s AND e.enabled
-      AND NOT EXISTS (
-          SELECT 1 FROM webhook_delivery p
-          WHERE p.endpoint_id = d.endpoint_id AND p.aggregate_type = d.aggregate_type
-            AND p.aggregate_id = d.aggregate_id AND p.state = 'pending'
-            AND p.aggregate_version < d.aggregate_version)
-    ORDER BY d.next_attempt_at, d.id
+# A claimable delivery: a due, unleased stream head. The head test is a correlated MIN, one probe
+# of webhook_pending_stream per candidate whatever the statistics say; and candidates come in
+# webhook_pending_due's order, so LIMIT stops the scan early (ADR 0027).
+_CLAIMABLE = """
+    d.state = 'pending' AND d.next_attempt_at <= %s AND (d.leased_until IS NULL OR d.leased_until <= %s)
+    AND d.aggregate_version = (
+        SELECT MIN(p.aggregate_version) FROM webhook_delivery p
+        WHERE p.endpoint_id = d.endpoint_id AND p.aggregate_type = d.aggregate_type
+          AND p.aggregate_id = d.aggregate_id AND p.state = 'pending')
+"""
+# The endpoint of the longest-due claimable head, among enabled endpoints below their cap.
+_PICK = f"""
+    SELECT d.endpoint_id FROM webhook_delivery d JOIN webhook_endpoint e ON e.id = d.endpoint_id
+    WHERE e.enabled AND {_CLAIMABLE}
+      AND d.endpoint_id NOT IN (
+          SELECT l.endpoint_id FROM webhook_delivery l
+          WHERE l.leased_by IS NOT NULL AND l.leased_until > %s
+          GROUP BY l.endpoint_id HAVING COUNT(DISTINCT l.leased_by) >= %s)
+    ORDER BY d.next_attempt_at
+    LIMIT 1
+"""
+_HEADS = f"""
+    SELECT d.id FROM webhook_delivery d
+    WHERE d.endpoint_id = %s AND {_CLAIMABLE}
+    ORDER BY d.next_attempt_at
     LIMIT %s
 """
+
+
+def lease_seconds() -> float:
+    """How long a claim is leased: a whole round, the last POST's deadline, and time to record."""
+    return ROUND_SECONDS + settings.WEBHOOK_DEADLINE_SECONDS + LEASE_MARGIN_SECONDS
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -138,8 +167,43 @@ _OUTCOME_FIELDS = [
 _OUTCOME_COLUMNS = [WebhookDelivery._meta.get_field(name).column for name in _OUTCOME_FIELDS]
 
 
+def claim_due(limit: int = CLAIM_LIMIT) -> tuple[uuid.UUID, WebhookEndpoint, list[WebhookDelivery]] | None:
+    """Lease up to ``limit`` due stream heads of one endpoint and commit; None when nothing is claimable.
+
+    Return the lease, the endpoint and its deliveries in claim order. Claims take turns
+    (a transaction-level advisory lock on PostgreSQL, the write lock on SQLite): each sees the
+    leases committed before it, so the per-endpoint cap is never overshot.
+    """
+    using = read_alias()
+    lease = uuid.uuid4()
+    with transaction.atomic(using=using):
+        now = timezone.now()
+        with connections[using].cursor() as cursor:
+            postgresql = on_postgresql(using)
+            if postgresql:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext('webhook_claim'))")
+            cursor.execute(_PICK, [now, now, now, settings.WEBHOOK_ENDPOINT_CONCURRENCY])
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            endpoint_id = row[0]
+            cursor.execute(
+                _HEADS + (" FOR UPDATE OF d SKIP LOCKED" if postgresql else ""), [endpoint_id, now, now, limit]
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
+            return None
+        WebhookDelivery.objects.using(using).filter(id__in=ids).update(
+            leased_by=lease, leased_until=now + timedelta(seconds=lease_seconds())
+        )
+    endpoint = WebhookEndpoint.objects.using(using).get(pk=endpoint_id)
+    deliveries = list(WebhookDelivery.objects.using(using).filter(id__in=ids, leased_by=lease))
+    deliveries.sort(key=lambda d: (d.next_attempt_at, d.id))
+    return lease, endpoint, deliveries
+
+
 def deliver_due(limit: int = CLAIM_LIMIT, *, pool: ConnectionPool | None = None) -> int:
-    """Attempt up to ``limit`` due stream heads in one transaction; return how many were attempted.
+    """Claim, POST and record one round of up to ``limit`` deliveries; return how many were attempted.
 
     ``pool`` is the calling thread's kept-alive connections; without one, this round's are closed at its end.
     """
@@ -149,43 +213,53 @@ def deliver_due(limit: int = CLAIM_LIMIT, *, pool: ConnectionPool | None = None)
             return deliver_due(limit, pool=pool)
         finally:
             pool.close()
+    claimed = claim_due(limit)
+    if claimed is None:
+        return 0
+    lease, endpoint, deliveries = claimed
+    attempted: list[WebhookDelivery] = []
+    any_delivered = False
+    try:
+        round_ends = time.monotonic() + ROUND_SECONDS
+        for delivery in deliveries:
+            if attempted and time.monotonic() > round_ends:
+                break  # the rest are released, for the next round of any thread
+            any_delivered = attempt(delivery, endpoint, pool) or any_delivered
+            attempted.append(delivery)
+    finally:
+        _record(lease, endpoint, attempted, any_delivered)
+    return len(attempted)
+
+
+def _record(lease: uuid.UUID, endpoint: WebhookEndpoint, attempted: list[WebhookDelivery], delivered: bool) -> None:
+    """Write the outcomes of what is still under ``lease`` and release the rest of it, in one short transaction."""
     using = read_alias()
     with transaction.atomic(using=using):
-        with connections[using].cursor() as cursor:
-            if on_postgresql(using):
-                # The POSTs run while the transaction idles: at most a round plus one slow POST.
-                idle = ROUND_SECONDS + int(settings.WEBHOOK_TIMEOUT_SECONDS) * 3 + 5
-                cursor.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{idle}s'")
-                cursor.execute(_CLAIM + " FOR UPDATE OF d SKIP LOCKED", [timezone.now(), limit])
-            else:
-                cursor.execute(_CLAIM, [timezone.now(), limit])
-            ids = [row[0] for row in cursor.fetchall()]
-        if not ids:
-            return 0
-        deliveries = list(WebhookDelivery.objects.using(using).filter(id__in=ids).order_by("id"))
-        endpoints = {
-            e.pk: e for e in WebhookEndpoint.objects.using(using).filter(id__in={d.endpoint_id for d in deliveries})
-        }
-        outcomes: dict[int, bool] = {}
-        attempted: list[WebhookDelivery] = []
-        deadline = time.monotonic() + ROUND_SECONDS
-        for delivery in deliveries:
-            if attempted and time.monotonic() > deadline:
-                break  # the rest stay pending as they were, for the next round
-            delivered = attempt(delivery, endpoints[delivery.endpoint_id], pool)
-            outcomes[delivery.endpoint_id] = outcomes.get(delivery.endpoint_id, False) or delivered
-            attempted.append(delivery)
+        held = set(
+            WebhookDelivery.objects.using(using)
+            .select_for_update()
+            .filter(leased_by=lease)
+            .values_list("id", flat=True)
+        )
+        recorded = [d for d in attempted if d.pk in held]
         with connections[using].cursor() as cursor:  # one statement, not an ORM CASE per field and row
             bulk_set(
                 cursor,
                 WebhookDelivery._meta.db_table,
                 "id",
                 _OUTCOME_COLUMNS,
-                [[d.pk, *(getattr(d, name) for name in _OUTCOME_FIELDS)] for d in attempted],
+                [[d.pk, *(getattr(d, name) for name in _OUTCOME_FIELDS)] for d in recorded],
             )
-        for endpoint_id, any_delivered in outcomes.items():
-            _record_health(endpoints[endpoint_id], any_delivered, using=using)
-    return len(attempted)
+        if held:
+            WebhookDelivery.objects.using(using).filter(leased_by=lease).update(leased_by=None, leased_until=None)
+        if recorded:
+            _record_health(endpoint, delivered, using=using)
+    if len(recorded) < len(attempted):
+        logger.warning(
+            "webhook endpoint %s: %d outcomes not recorded, their lease ran out (they will be attempted again)",
+            endpoint.pk,
+            len(attempted) - len(recorded),
+        )
 
 
 def _record_health(endpoint: WebhookEndpoint, delivered: bool, *, using: str) -> None:
@@ -225,6 +299,7 @@ class DeliveryWorker:
         try:
             while not self.stop.is_set():
                 queued = drain("webhooks") if self.drain_relay else 0
+                queued += self._replay_page()
                 if queued:
                     with self._work:
                         self._work.notify_all()
@@ -234,8 +309,18 @@ class DeliveryWorker:
             with self._work:
                 self._work.notify_all()
             for worker in workers:
-                worker.join(timeout=ROUND_SECONDS + settings.WEBHOOK_TIMEOUT_SECONDS * 3)
+                worker.join(timeout=lease_seconds())
             connections.close_all()
+
+    def _replay_page(self) -> int:
+        """Walk one page of a pending replay (ADR 0027); a failure is logged and the page tried again later."""
+        try:
+            return replay_page()
+        except Exception:
+            logger.exception("webhook replay page failed")
+            connections.close_all()
+            self.stop.wait(1)
+            return 0
 
     def _deliver_loop(self) -> None:
         pool = ConnectionPool()  # this thread's kept-alive connections

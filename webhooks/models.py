@@ -80,6 +80,10 @@ class WebhookDelivery(models.Model):
     status_code = models.IntegerField(null=True, blank=True)
     duration_ms = models.IntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True, default="")
+    # The lease of a delivery thread that claimed it (ADR 0027): claimed and committed before the
+    # POST, cleared with its outcome; a lease past its time (a crashed deliverer) is claimable again.
+    leased_by = models.UUIDField(null=True, blank=True, editable=False)
+    leased_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "webhook_delivery"
@@ -92,7 +96,41 @@ class WebhookDelivery(models.Model):
             ),
             models.Index(fields=["next_attempt_at"], condition=models.Q(state="pending"), name="webhook_pending_due"),
             models.Index(fields=["endpoint", "-id"], name="webhook_delivery_log"),
+            models.Index(
+                fields=["endpoint", "leased_by"], condition=models.Q(leased_by__isnull=False), name="webhook_leased"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.event_type} #{self.position} → endpoint {self.endpoint_id} ({self.state})"
+
+
+class WebhookReplay(models.Model):
+    """A replay asked for through the API or the admin, done in pages by the deliverer (ADR 0027).
+
+    The request only records it (a 202); ``deliver_webhooks`` walks the log from ``after_*`` a
+    page at a time, queueing the page's events and moving the cursor in one transaction, so a
+    replay of a long log costs no request more than an insert and survives a restart.
+    """
+
+    RUNNING, DONE = "running", "done"
+    STATES = [(RUNNING, "running"), (DONE, "done")]
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="replays")
+    from_position = models.BigIntegerField(null=True, blank=True)
+    from_time = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=STATES, default=RUNNING)
+    # Where the walk goes on: the event store's position (timeline, txid, position) read up to.
+    after_timeline = models.BigIntegerField(default=1)
+    after_txid = models.BigIntegerField(default=0)
+    after_position = models.BigIntegerField(default=0)
+    queued = models.IntegerField(default=0)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "webhook_replay"
+        indexes = [models.Index(fields=["id"], condition=models.Q(state="running"), name="webhook_replay_running")]
+
+    def __str__(self) -> str:
+        return f"replay #{self.pk} for endpoint {self.endpoint_id} ({self.state})"

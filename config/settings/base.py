@@ -202,7 +202,24 @@ if _NATS_TLS_WANTED and any(url.strip().startswith("ws://") for url in (NATS_URL
 
 # Webhooks (ADR 0020): http targets and private/loopback/link-local addresses only when allowed.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
-WEBHOOK_TIMEOUT_SECONDS = 10
+# A POST's wall-clock deadline (connect, send, the whole answer) and how many deliveries to one
+# endpoint may be in flight at once across every deliverer, so a slow receiver takes at most that
+# many threads (ADR 0027).
+WEBHOOK_DEADLINE_SECONDS = float(env_int("WEBHOOK_DEADLINE_MS", 10_000, minimum=100)) / 1000
+WEBHOOK_ENDPOINT_CONCURRENCY = env_int("WEBHOOK_ENDPOINT_CONCURRENCY", 2, minimum=1)
+# Ports a webhook URL may name: unset, 80, 443 and 1024-65535 but well-known internal service
+# ports (webhooks.targets); set, exactly these ports and ranges, e.g. "443" or "443,8443,9000-9100".
+_WEBHOOK_PORTS = env_choice(
+    "WEBHOOK_ALLOWED_PORTS",
+    "",
+    pattern=r"\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*",
+    meaning="ports and ranges separated by commas, such as 443,8443,9000-9100",
+)
+WEBHOOK_ALLOWED_PORTS = tuple(
+    (int(low), int(high or low)) for low, _, high in (part.partition("-") for part in _WEBHOOK_PORTS.split(",") if part)
+) or None  # fmt: skip
+if WEBHOOK_ALLOWED_PORTS and not all(1 <= low <= high <= 65535 for low, high in WEBHOOK_ALLOWED_PORTS):
+    raise ImproperlyConfigured(f"WEBHOOK_ALLOWED_PORTS: ports are 1 to 65535, low-high; got {_WEBHOOK_PORTS!r}")
 WEBHOOK_RETRY_BASE_SECONDS = float(env_int("WEBHOOK_RETRY_BASE_MS", 5000, minimum=1)) / 1000
 WEBHOOK_RETRY_FOR_SECONDS = env_int("WEBHOOK_RETRY_FOR_SECONDS", 3 * 24 * 3600, minimum=1)
 WEBHOOK_DELIVERY_THREADS = env_int("WEBHOOK_DELIVERY_THREADS", 8, minimum=1)

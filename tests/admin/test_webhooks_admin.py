@@ -58,17 +58,56 @@ def test_the_endpoint_list_shows_endpoints_never_their_secret_and_announces_disa
         assert healthy["secret"] not in text and broken["secret"] not in text
 
 
-def test_an_endpoint_added_in_the_admin_shows_its_secret_once(customer):
+def assert_shown_once_on_a_never_cached_page(client, response, secrets: list[str]) -> None:
+    """The secrets are on this page only: not cached, not in a message (cookie or session), not on the next page."""
+    assert response.status_code == 200
+    page = response.content.decode()
+    for secret in secrets:
+        assert f'<code class="signing-secret">{secret}</code>' in page
+    assert {"no-cache", "no-store", "must-revalidate", "private"} <= {
+        part.strip().split("=")[0] for part in response["Cache-Control"].split(",")
+    }
+    assert "messages" not in response.cookies, "no message carries anything of this answer"
+    assert "_messages" not in client.session
+    later = client.get(ENDPOINTS).content.decode()
+    for secret in secrets:
+        assert secret not in later
+
+
+def test_an_endpoint_added_in_the_admin_shows_its_secret_once_on_a_never_cached_page(customer):
     client = login(MANAGE_WEBHOOKS)
     response = client.post(
         f"{ENDPOINTS}add/",
         {"url": "http://127.0.0.1:9/from-admin", "event_types": '["OrderPlaced"]', "description": "", "enabled": "on"},
-        follow=True,
     )
     endpoint = WebhookEndpoint.objects.get(url="http://127.0.0.1:9/from-admin")
-    assert f"Signing secret (shown only now, keep it): {endpoint.secret}" in response.content.decode()
     assert endpoint.event_types == ["OrderPlaced"]
-    assert endpoint.secret not in client.get(ENDPOINTS).content.decode()
+    assert_shown_once_on_a_never_cached_page(client, response, [endpoint.secret])
+
+
+def test_a_rotation_in_the_admin_shows_the_new_secrets_once_on_a_never_cached_page():
+    first = create_endpoint(webhook_client(), "http://127.0.0.1:9/first")
+    second = create_endpoint(webhook_client(), "http://127.0.0.1:9/second")
+    client = login(MANAGE_WEBHOOKS)
+    response = client.post(
+        ENDPOINTS, {"action": "rotate_secret", "_selected_action": [first["webhook_id"], second["webhook_id"]]}
+    )
+    rotated = [WebhookEndpoint.objects.get(pk=created["webhook_id"]) for created in (first, second)]
+    assert [endpoint.previous_secret for endpoint in rotated] == [first["secret"], second["secret"]]
+    assert_shown_once_on_a_never_cached_page(client, response, [endpoint.secret for endpoint in rotated])
+
+
+def test_staff_drop_a_rotated_out_secret_at_once():
+    created = create_endpoint(webhook_client(), "http://127.0.0.1:9/leaked")
+    webhook_client().post(f"/api/webhooks/{created['webhook_id']}/rotate-secret/")
+    client = login(MANAGE_WEBHOOKS)
+    response = client.post(
+        ENDPOINTS, {"action": "drop_previous_secret", "_selected_action": [created["webhook_id"]]}, follow=True
+    )
+    assert "1 endpoints now sign with their current secret only" in response.content.decode()
+    endpoint = WebhookEndpoint.objects.get(pk=created["webhook_id"])
+    assert endpoint.previous_secret == "" and endpoint.previous_secret_expires_at is None
+    assert endpoint.secret != created["secret"]
 
 
 def test_the_delivery_log_lists_deliveries_and_resend_queues_them_again(customer, sku):

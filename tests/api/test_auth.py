@@ -59,6 +59,7 @@ RIGHTS = {
             "webhook_change",
             "webhook_delete",
             "webhook_rotate_secret",
+            "webhook_drop_previous_secret",
             "webhook_deliveries",
             "webhook_delivery_resend",
             "webhook_replay",

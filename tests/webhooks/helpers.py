@@ -7,6 +7,7 @@ from config.rights import MANAGE_WEBHOOKS
 from projections.runtime.loop import drain
 from tests.api.conftest import client_for, make_user
 from webhooks.delivery import deliver_due
+from webhooks.services import replay_page
 from webhooks.transport import ConnectionPool
 
 
@@ -21,11 +22,12 @@ def create_endpoint(client, url: str, event_types: list[str] | None = None) -> d
 
 
 def run_until(done: Callable[[], bool], timeout: float = 20, pool: ConnectionPool | None = None) -> None:
-    """Fan out and deliver (in this thread, over ``pool`` if given) until ``done()`` or fail after ``timeout`` s."""
+    """Fan out, replay and deliver (in this thread, over ``pool`` if given) until ``done()``, for ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while not done():
         if time.monotonic() > deadline:
             raise AssertionError("the webhooks were not delivered in time")
         drain("webhooks")
+        replay_page()
         if not deliver_due(pool=pool):
             time.sleep(0.02)

@@ -4,11 +4,12 @@ It verifies nothing itself: tests check the recorded requests with the Standard 
 reference library. ``failing`` aggregate ids get a 500; ``redirect_to`` answers every request
 with a 302 there; ``stop()`` and ``start()`` take it down and bring it back on the same port.
 It speaks HTTP/1.0 (a connection per request) unless ``keep_alive``; ``connections`` counts the
-client connections it accepted.
+client connections it accepted. ``SlowLoris`` answers a byte a second, for ever.
 """
 
 import contextlib
 import json
+import select
 import socket
 import threading
 import time
@@ -37,6 +38,7 @@ class Receiver:
     delay: float = 0.0
     requests: list[Received] = field(default_factory=list)
     max_in_flight_per_order: int = 0
+    max_in_flight: int = 0
     connections: int = 0
 
     def __post_init__(self) -> None:
@@ -93,6 +95,7 @@ class Receiver:
             self._in_flight[order] = self._in_flight.get(order, 0) + 1
             if order is not None:
                 self.max_in_flight_per_order = max(self.max_in_flight_per_order, self._in_flight[order])
+            self.max_in_flight = max(self.max_in_flight, sum(self._in_flight.values()))
         try:
             if self.delay:
                 time.sleep(self.delay)
@@ -117,3 +120,71 @@ class Receiver:
         """The requests answered 2xx (not the failing orders' nor redirected ones)."""
         with self._lock:
             return [request for request in self.requests if 200 <= request.status < 300]
+
+
+@dataclass
+class Held:
+    """One connection to a ``SlowLoris``: when it was accepted and when the client let go of it."""
+
+    opened: float
+    closed: float | None = None
+
+
+@dataclass
+class SlowLoris:
+    """A receiver that reads the request, then sends its answer a byte every ``interval`` s, never ending.
+
+    It notices at once when the client closes the connection (``Held.closed``, monotonic time).
+    """
+
+    interval: float = 1.0
+    held: list[Held] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def start(self) -> "SlowLoris":
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._server.close()
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return sum(held.closed is None for held in self.held)
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            held = Held(time.monotonic())
+            with self._lock:
+                self.held.append(held)
+            threading.Thread(target=self._trickle, args=(client, held), daemon=True).start()
+
+    def _trickle(self, client: socket.socket, held: Held) -> None:
+        answer = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000
+        with client:
+            try:
+                client.recv(1 << 20)  # the request (small: one read holds it)
+                for byte in answer:
+                    client.sendall(bytes([byte]))
+                    readable, _, _ = select.select([client], [], [], self.interval)
+                    if readable and not client.recv(1 << 16):
+                        break  # the client closed its end
+                    if self._stopped.is_set():
+                        break
+            except OSError:
+                pass
+        held.closed = time.monotonic()

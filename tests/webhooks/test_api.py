@@ -6,7 +6,8 @@ from orders_write.services import LineInput, order_confirm, order_place
 from projections.runtime.loop import drain
 from tests.api.conftest import client_for, make_user
 from tests.webhooks.helpers import create_endpoint, run_until, webhook_client
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookReplay
+from webhooks.services import replay_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,7 +33,7 @@ def test_an_endpoint_is_created_changed_listed_and_deleted_and_its_secret_shown_
         ("https://127.0.0.1/hooks", "loopback"),
         ("https://169.254.169.254/latest/meta-data/", "link-local"),
         ("https://[::1]/hooks", "loopback"),
-        ("https://localhost/hooks", "127.0.0.1"),  # a name resolving to a private address
+        ("https://localhost/hooks", "localhost must resolve, and to public addresses only"),  # a name
         ("https://10.1.2.3/hooks", "private"),
         ("http://example.com/hooks", "scheme must be https"),
         ("https://user:pw@example.com/", "credentials"),
@@ -43,14 +44,70 @@ def test_private_targets_and_plain_http_are_refused_with_a_400(url, reason):
     assert response.status_code == 400, response.json()
     error = response.json()["error"]
     assert error["code"] == "validation_error" and reason in error["details"]["url"][0]
+    if "localhost" in url:
+        assert "127.0.0.1" not in error["details"]["url"][0], "a name's refusal never says what it resolved to"
     assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://[2002:a00:1::1]/hooks", "embedding a private address"),  # 6to4 of 10.0.0.1
+        ("https://[2002:a9fe:a9fe::1]/hooks", "embedding a link-local"),  # 6to4 of 169.254.169.254
+        ("https://[fec0::1]/hooks", "site-local"),
+        ("https://[64:ff9b::a9fe:a9fe]/hooks", "embedding a link-local"),  # NAT64 of the metadata address
+        ("https://[64:ff9b:1::a00:1]/hooks", "local-use NAT64"),
+        ("https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/hooks", "private"),  # Teredo, client 10.0.0.1
+        ("https://[::ffff:a9fe:a9fe]/hooks", "embedding a link-local"),  # IPv4-mapped
+        ("https://[::a00:1]/hooks", "embedding a private address"),  # IPv4-compatible
+    ],
+)
+def test_ipv6_forms_of_private_ipv4_addresses_and_site_local_ones_are_refused(url, reason):
+    response = webhook_client().post("/api/webhooks/", {"url": url}, format="json")
+    assert response.status_code == 400, response.json()
+    error = response.json()["error"]
+    assert error["code"] == "validation_error" and reason in error["details"]["url"][0]
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://93.184.215.14/hooks", True),
+        ("https://93.184.215.14:8443/hooks", True),
+        ("https://[64:ff9b::5db8:d70e]/hooks", True),  # NAT64 of a public address (DNS64 networks)
+        ("https://93.184.215.14:22/hooks", False),  # below 1024, not 80 or 443
+        ("https://93.184.215.14:6379/hooks", False),  # Redis
+        ("https://93.184.215.14:5432/hooks", False),  # PostgreSQL
+        ("https://93.184.215.14:2379/hooks", False),  # etcd
+    ],
+)
+def test_the_default_port_policy(url, allowed):
+    response = webhook_client().post("/api/webhooks/", {"url": url}, format="json")
+    assert response.status_code == (201 if allowed else 400), response.json()
+    if not allowed:
+        assert "is not allowed for webhooks" in response.json()["error"]["details"]["url"][0]
+        assert not WebhookEndpoint.objects.exists()
+
+
+def test_webhook_allowed_ports_replaces_the_default_policy(settings):
+    settings.WEBHOOK_ALLOWED_PORTS = ((443, 443), (9000, 9100))
+    client = webhook_client()
+    for url, status in (
+        ("https://93.184.215.14/hooks", 201),
+        ("https://93.184.215.14:9050/hooks", 201),
+        ("https://93.184.215.14:8443/hooks", 400),
+        ("https://93.184.215.14:9101/hooks", 400),
+    ):
+        assert client.post("/api/webhooks/", {"url": url}, format="json").status_code == status, url
+    assert WebhookEndpoint.objects.count() == 2
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1/", "http://169.254.169.254/", "http://[::1]/"])
 def test_with_debug_http_is_allowed_but_private_addresses_are_not(settings, url):
     settings.DEBUG = True
     response = webhook_client().post("/api/webhooks/", {"url": url}, format="json")
-    assert response.status_code == 400 and "resolves to" in response.json()["error"]["details"]["url"][0]
+    assert response.status_code == 400 and " is a " in response.json()["error"]["details"]["url"][0]
 
 
 @pytest.mark.parametrize(
@@ -90,7 +147,7 @@ def test_a_target_turned_private_is_refused_at_delivery_time(private_targets, se
     order_place(customer_id=customer, lines=[LineInput(sku=sku, quantity=1)])
     run_until(lambda: WebhookDelivery.objects.filter(attempts__gte=1).exists())
     delivery = WebhookDelivery.objects.get()
-    assert delivery.error == "target refused: 127.0.0.1 resolves to 127.0.0.1, a loopback address"
+    assert delivery.error == "target refused: 127.0.0.1 is a loopback address"
     assert receiver.requests == []
 
 
@@ -115,7 +172,31 @@ def test_the_delivery_log_resend_and_replay(private_targets, receiver, customer,
     assert receiver.requests[1].headers["webhook-id"] == receiver.requests[0].headers["webhook-id"]
 
     assert client.post(f"{base}/replay/", {}, format="json").status_code == 400
-    assert client.post(f"{base}/replay/", {"from_position": 0}, format="json").status_code == 202
+    replay = client.post(f"{base}/replay/", {"from_position": 0}, format="json")
+    assert replay.status_code == 202 and replay.json()["status"] == "running"
     run_until(lambda: len(receiver.requests) == 4)
     replayed = [(r.event["type"], r.event["aggregate_version"]) for r in receiver.requests[2:]]
     assert replayed == [("OrderPlaced", 1), ("OrderConfirmed", 2)], "replay includes events before the endpoint"
+
+
+def test_a_replay_request_only_records_it_and_the_deliverer_walks_the_log_a_page_at_a_time(
+    private_targets, receiver, customer, sku
+):
+    client = webhook_client()
+    orders = [order_place(customer_id=customer, lines=[LineInput(sku=sku, quantity=1)]).order_id for _ in range(7)]
+    drain("webhooks")  # all before the endpoint exists: only a replay sends them
+    endpoint = create_endpoint(client, receiver.url, ["OrderPlaced"])
+
+    response = client.post(f"/api/webhooks/{endpoint['webhook_id']}/replay/", {"from_position": 0}, format="json")
+    assert response.status_code == 202, response.json()
+    assert response.json() == {"replay_id": WebhookReplay.objects.get().pk, "status": "running"}
+    assert not WebhookDelivery.objects.exists(), "the request walks no log and queues nothing itself"
+
+    pages = 0
+    while WebhookReplay.objects.get().state == WebhookReplay.RUNNING:
+        replay_page(limit=3)
+        pages += 1
+        assert WebhookDelivery.objects.count() <= 3 * pages, "a page at a time"
+    assert pages == 3 and WebhookReplay.objects.get().queued == 7  # 3 + 3 + 1: the short page ends it
+    run_until(lambda: len(receiver.accepted()) == 7)
+    assert sorted(r.event["aggregate_id"] for r in receiver.accepted()) == orders

@@ -46,10 +46,10 @@ def test_pointing_an_endpoint_elsewhere_and_replaying_sends_no_email(private_tar
         intruder = client_for(make_user(MANAGE_WEBHOOKS))
         path = f"/api/webhooks/{endpoint['webhook_id']}/"
         assert intruder.patch(path, {"url": elsewhere.url}, format="json").status_code == 200
-        assert intruder.post(f"{path}replay/", {"from_position": 1}, format="json").status_code in (200, 202)
-        assert all(EMAIL.encode() not in bytes(body) for body in WebhookDelivery.objects.values_list("body", flat=True))
+        assert intruder.post(f"{path}replay/", {"from_position": 1}, format="json").status_code == 202
 
         run_until(lambda: len(elsewhere.accepted()) == 1)
         assert emails_received(elsewhere) == [None]
+        assert all(EMAIL.encode() not in bytes(body) for body in WebhookDelivery.objects.values_list("body", flat=True))
     finally:
         elsewhere.stop()

@@ -1,10 +1,10 @@
 """Crash drill: a webhook worker process SIGKILLed during deliveries, 10 times, loses nothing.
 
 A real ``manage.py deliver_webhooks`` child fans out and delivers to a receiver on 127.0.0.1
-and is killed at random moments while POSTs are in flight. A killed worker's claimed
-deliveries are rolled back with its connection and attempted again by the next one, so
-afterwards the receiver holds every event the endpoint wants (duplicates allowed, each under
-its event's ``webhook-id``) and each order's events first arrived in version order.
+and is killed at random moments while POSTs are in flight. A killed worker's leases run out
+(ADR 0027) and its claimed deliveries are attempted again by the next one, so afterwards the
+receiver holds every event the endpoint wants (duplicates allowed, each under its event's
+``webhook-id``) and each order's events first arrived in version order.
 """
 
 import random
@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -19,6 +20,7 @@ from django.db import connection
 from orders_write.services import LineInput, order_confirm, order_place
 from tests.projections.processes import ROOT, child_env, current_database_url, stop
 from tests.webhooks.helpers import create_endpoint, webhook_client
+from webhooks.delivery import LEASE_MARGIN_SECONDS, ROUND_SECONDS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,6 +28,7 @@ ORDERS = 150
 KILLS = 10
 WORKER = "webhook-crash-drill"
 TYPES = ["OrderPlaced", "OrderConfirmed"]
+LEASE_SECONDS = ROUND_SECONDS + 1 + LEASE_MARGIN_SECONDS  # the workers' lease with a 1 s deadline
 
 
 def no_nudge() -> None:
@@ -33,10 +36,26 @@ def no_nudge() -> None:
 
 
 def worker_backends() -> list[str]:
-    """States of the worker's server backends; ``idle in transaction`` = claims held while POSTing."""
+    """States of the worker's server backends."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT state FROM pg_stat_activity WHERE application_name = %s", [WORKER])
         return [row[0] for row in cursor.fetchall()]
+
+
+def database_now() -> datetime:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
+
+
+def leased_since(started: datetime) -> int:
+    """Deliveries claimed since ``started`` whose outcome is not recorded (their lease is held)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM webhook_delivery WHERE leased_until > %s",
+            [started + timedelta(seconds=LEASE_SECONDS)],
+        )
+        return cursor.fetchone()[0]
 
 
 def wait_for(condition, what: str, timeout: float = 60) -> None:
@@ -73,19 +92,24 @@ def test_a_worker_killed_during_deliveries_ten_times_loses_nothing(
     env = child_env(current_database_url(application_name=WORKER)) | {
         "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
         "WEBHOOK_RETRY_BASE_MS": "50",
+        # Short leases (a 1 s deadline: 16 s), and no cap binding: the dead workers' leases would hold
+        # the one endpoint at its cap until they run out, and this drill is about what they leave.
+        "WEBHOOK_DEADLINE_MS": "1000",
+        "WEBHOOK_ENDPOINT_CONCURRENCY": "100",
         "OUTBOX_NUDGE": f"{__name__}.no_nudge",
     }
     rng = random.Random(14)
     kills_mid_delivery = 0
     for kill in range(KILLS):
         before = len(receiver.requests)
+        started = database_now()
         with (tmp_path / f"worker-{kill}.log").open("w") as log:
             worker = start_worker(env, log)
         try:
             wait_for(lambda: len(receiver.requests) > before or worker.poll() is not None, "a delivery")  # noqa: B023
             time.sleep(rng.uniform(0, 0.2))
             assert worker.poll() is None, (tmp_path / f"worker-{kill}.log").read_text()
-            kills_mid_delivery += "idle in transaction" in worker_backends()
+            kills_mid_delivery += leased_since(started) > 0
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=10)
         finally:

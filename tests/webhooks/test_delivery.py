@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connection
 from prometheus_client import REGISTRY
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from orders_write.services import LineInput, order_cancel, order_confirm, order_place
 from tests.webhooks.helpers import create_endpoint, run_until, webhook_client
@@ -131,3 +131,21 @@ def test_a_rotated_secret_signs_beside_the_old_one(private_targets, receiver, cu
     assert len(request.headers["webhook-signature"].split(" ")) == 2
     for secret in (endpoint["secret"], rotated["secret"]):
         Webhook(secret).verify(request.body, request.headers)
+
+
+def test_a_rotated_out_secret_can_be_dropped_at_once(private_targets, receiver, customer, sku):
+    client = webhook_client()
+    endpoint = create_endpoint(client, receiver.url, ["OrderPlaced"])
+    rotation = client.post(f"/api/webhooks/{endpoint['webhook_id']}/rotate-secret/")
+    assert "no-store" in rotation["Cache-Control"], "a secret is kept by no cache"
+    dropped = client.post(f"/api/webhooks/{endpoint['webhook_id']}/drop-previous-secret/")
+    assert dropped.status_code == 200 and "secret" not in dropped.json()
+    assert client.post("/api/webhooks/999999/drop-previous-secret/").status_code == 404
+
+    orders_with_history(customer, sku, 1)
+    run_until(lambda: len(receiver.requests) == 1)
+    request = receiver.requests[0]
+    assert len(request.headers["webhook-signature"].split(" ")) == 1
+    Webhook(rotation.json()["secret"]).verify(request.body, request.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(endpoint["secret"]).verify(request.body, request.headers)

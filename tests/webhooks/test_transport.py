@@ -91,9 +91,20 @@ def test_a_name_now_resolving_to_a_private_address_is_refused_at_delivery(resolv
     place_orders(customer, sku, 1)
     run_until(lambda: WebhookDelivery.objects.filter(attempts__gte=1).exists())
     delivery = WebhookDelivery.objects.get()
-    assert delivery.error == f"target refused: {NAME} resolves to 127.0.0.1, a loopback address"
+    assert delivery.error == f"target refused: {NAME} must resolve, and to public addresses only"
     assert delivery.state == "pending" and delivery.status_code is None
     assert connects == [] and receiver.connections == 0, "refused before any connection"
+
+
+@pytest.mark.parametrize("answer", ["10.1.2.3", "fec0::7", "2002:a00:1::1", "64:ff9b::a9fe:a9fe", "::ffff:10.1.2.3"])
+def test_a_refusal_never_reveals_what_a_name_resolves_to(resolver, answer):
+    resolver.answers = [answer]
+    response = webhook_client().post("/api/webhooks/", {"url": f"https://{NAME}/hooks"}, format="json")
+    assert response.status_code == 400, response.json()
+    message = response.json()["error"]["details"]["url"][0]
+    assert message == f"not an allowed webhook target: {NAME} must resolve, and to public addresses only"
+    unresolvable = webhook_client().post("/api/webhooks/", {"url": "https://nothing.invalid/hooks"}, format="json")
+    assert unresolvable.json()["error"]["details"]["url"][0].endswith("must resolve, and to public addresses only")
 
 
 def test_deliveries_share_one_kept_alive_connection(private_targets, customer, sku):

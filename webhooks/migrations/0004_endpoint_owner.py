@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("webhooks", "0002_secrets_encrypted_at_rest")]
+    dependencies = [("webhooks", "0003_delivery_leases_and_replays")]
 
     operations = [
         migrations.AddField(
