@@ -30,6 +30,17 @@ if weak_secret_key(SECRET_KEY):
         "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
 
+# Static files (ADR 0026): what ``collectstatic`` wrote to STATIC_ROOT, gzip-compressed, under names
+# carrying a hash of their content, so WhiteNoise sends them with a cache lifetime of ten years
+# (``immutable``); a changed file gets a new name. A page naming a file collectstatic did not see
+# fails (500) rather than pointing at nothing.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = False
+WHITENOISE_AUTOREFRESH = False
+
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 # Trust X-Forwarded-Proto only when told a proxy sets it (and strips it from clients): trusting it
 # by default would let any client claim HTTPS when the app is reached directly.
