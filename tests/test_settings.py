@@ -120,6 +120,18 @@ def test_production_refuses_a_weak_secret_key_by_name(key):
     assert "SECRET_KEY: too weak for production" in result.stderr
 
 
+@pytest.mark.parametrize("token", [None, "", "short-token-0123456789"], ids=["unset", "blank", "short"])
+def test_production_refuses_to_start_without_a_metrics_token(token):
+    """/metrics would answer anyone its business figures and run its queries per scrape (ADR 0026)."""
+    env = {**PRODUCTION, "SECRET_KEY": STRONG_KEY}
+    env.pop("METRICS_TOKEN")
+    if token is not None:
+        env["METRICS_TOKEN"] = token
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert "METRICS_TOKEN: must be set with config.settings.production (32+ characters)" in result.stderr
+
+
 def production_setting(expression: str, **env: str) -> str:
     code = f"from django.conf import settings; print({expression})"
     result = manage("shell", "--no-imports", "-c", code, SECRET_KEY=STRONG_KEY, **PRODUCTION, **env)
@@ -183,15 +195,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("env", [{}, {"DEBUG": "true"}], ids=["no-secret-key", "debug-asked-for"])
-def test_a_bare_gunicorn_refuses_to_start_without_a_secret_key_or_with_debug(env):
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "SECRET_KEY: must be set"),
+        ({"DEBUG": "true"}, "DEBUG: must be off with config.settings.production"),
+        ({"SECRET_KEY": STRONG_KEY}, "METRICS_TOKEN: must be set with config.settings.production"),
+    ],
+    ids=["no-secret-key", "debug-asked-for", "no-metrics-token"],
+)
+def test_a_bare_gunicorn_refuses_to_start_without_a_secret_key_or_metrics_token_or_with_debug(env, expected):
     server = gunicorn(free_port(), **env)
     try:
         _, stderr = server.communicate(timeout=60)
     finally:
         server.kill()
     assert server.returncode != 0
-    expected = "DEBUG: must be off with config.settings.production" if env else "SECRET_KEY: must be set"
     assert expected in stderr
 
 

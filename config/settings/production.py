@@ -1,4 +1,4 @@
-"""Production overrides: DEBUG off, HTTPS only, a strong secret required (passes check --deploy).
+"""Production overrides: DEBUG off, HTTPS only, strong secrets required (passes check --deploy).
 
 ``config/wsgi.py`` and ``config/asgi.py`` load this module unless ``DJANGO_SETTINGS_MODULE`` says
 otherwise, so a bare ``gunicorn config.wsgi`` gets it (ADR 0022).
@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int
 from config.settings.base import *  # noqa: F403
-from config.settings.base import _DEV_SECRET_KEY, DEBUG, SECRET_KEY
+from config.settings.base import _DEV_SECRET_KEY, DEBUG, METRICS_TOKEN, SECRET_KEY
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG: must be off with config.settings.production")
@@ -28,6 +28,16 @@ if weak_secret_key(SECRET_KEY):
     raise ImproperlyConfigured(
         "SECRET_KEY: too weak for production (needs 50+ characters, 5+ distinct, not a development key); "
         "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+
+# /metrics shows business figures and runs the collector's queries on every scrape: never open
+# to anyone in production (ADR 0026). Prometheus sends the token (``authorization: credentials``).
+METRICS_TOKEN_MIN_LENGTH = 32
+if METRICS_TOKEN is None or len(METRICS_TOKEN) < METRICS_TOKEN_MIN_LENGTH:
+    raise ImproperlyConfigured(
+        f"METRICS_TOKEN: must be set with config.settings.production ({METRICS_TOKEN_MIN_LENGTH}+ characters), "
+        "or /metrics is open to anyone; generate one with: "
+        "python -c 'import secrets; print(secrets.token_urlsafe(32))' and give it to Prometheus as its bearer token"
     )
 
 # Static files (ADR 0026): what ``collectstatic`` wrote to STATIC_ROOT, gzip-compressed, under names
