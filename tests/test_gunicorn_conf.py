@@ -1,13 +1,17 @@
-"""gunicorn.conf.py's worker hook: what a worker has loaded is frozen out of the collector's passes."""
+"""gunicorn.conf.py: a worker freezes what it loaded out of the collector's passes; a run without
+``PROMETHEUS_MULTIPROC_DIR`` gets a metrics directory of its own (the real gunicorn case is in
+tests/observability/test_gunicorn_metrics.py)."""
 
 import gc
+import os
 import runpy
 from pathlib import Path
 
 CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 
 
-def test_a_worker_freezes_what_it_loaded():
+def test_a_worker_freezes_what_it_loaded(monkeypatch, tmp_path):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # chosen: the configuration makes none
     hooks = runpy.run_path(str(CONF))
     gc.unfreeze()
     assert gc.get_freeze_count() == 0
@@ -16,3 +20,25 @@ def test_a_worker_freezes_what_it_loaded():
         assert gc.get_freeze_count() > 1000  # Django and the project are loaded in this process
     finally:
         gc.unfreeze()
+
+
+def test_a_run_without_a_metrics_directory_makes_one_and_removes_it_at_exit(monkeypatch):
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    monkeypatch.delenv("ORDERS_PER_RUN_METRICS_DIR", raising=False)
+    hooks = runpy.run_path(str(CONF))
+    made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    assert made.is_dir() and not any(made.iterdir())
+    reloaded = runpy.run_path(str(CONF))  # gunicorn reads its configuration again on SIGHUP
+    assert Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]) == made == reloaded["_per_run_metrics"]
+    reloaded["on_exit"](server=None)
+    assert not made.exists()
+    assert hooks["_per_run_metrics"] == made
+
+
+def test_a_chosen_metrics_directory_is_kept(monkeypatch, tmp_path):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.delenv("ORDERS_PER_RUN_METRICS_DIR", raising=False)
+    hooks = runpy.run_path(str(CONF))
+    assert hooks["_per_run_metrics"] is None
+    hooks["on_exit"](server=None)
+    assert tmp_path.is_dir() and os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path)
