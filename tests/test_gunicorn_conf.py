@@ -7,11 +7,26 @@ import os
 import runpy
 from pathlib import Path
 
+import pytest
+
 CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
+VARIABLES = ("PROMETHEUS_MULTIPROC_DIR", "ORDERS_PER_RUN_METRICS_DIR")
 
 
-def test_a_worker_freezes_what_it_loaded(monkeypatch, tmp_path):
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # chosen: the configuration makes none
+@pytest.fixture
+def no_metrics_directory():
+    """Neither variable set, and both as they were afterwards: the configuration sets them in this
+    process's environment, which every later test and child process would inherit."""
+    saved = {name: os.environ.pop(name, None) for name in VARIABLES}
+    yield
+    for name, value in saved.items():
+        os.environ.pop(name, None)
+        if value is not None:
+            os.environ[name] = value
+
+
+def test_a_worker_freezes_what_it_loaded(no_metrics_directory, tmp_path):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path)  # chosen: the configuration makes none
     hooks = runpy.run_path(str(CONF))
     gc.unfreeze()
     assert gc.get_freeze_count() == 0
@@ -22,9 +37,7 @@ def test_a_worker_freezes_what_it_loaded(monkeypatch, tmp_path):
         gc.unfreeze()
 
 
-def test_a_run_without_a_metrics_directory_makes_one_and_removes_it_at_exit(monkeypatch):
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
-    monkeypatch.delenv("ORDERS_PER_RUN_METRICS_DIR", raising=False)
+def test_a_run_without_a_metrics_directory_makes_one_and_removes_it_at_exit(no_metrics_directory):
     hooks = runpy.run_path(str(CONF))
     made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     assert made.is_dir() and not any(made.iterdir())
@@ -35,9 +48,8 @@ def test_a_run_without_a_metrics_directory_makes_one_and_removes_it_at_exit(monk
     assert hooks["_per_run_metrics"] == made
 
 
-def test_a_chosen_metrics_directory_is_kept(monkeypatch, tmp_path):
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    monkeypatch.delenv("ORDERS_PER_RUN_METRICS_DIR", raising=False)
+def test_a_chosen_metrics_directory_is_kept(no_metrics_directory, tmp_path):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path)
     hooks = runpy.run_path(str(CONF))
     assert hooks["_per_run_metrics"] is None
     hooks["on_exit"](server=None)
