@@ -106,10 +106,10 @@ def _problem(response) -> str | None:
 def new_page(browser, site, artifacts, request):
     """Open pages in fresh browser contexts (own cookies) on the server; collect page errors.
 
-    JavaScript errors, console errors, failed requests and static files not answered 200 are
-    gathered in ``problems``; the tests assert there are none. Static files answered are in
-    ``assets`` (URL to its first response). When the test fails, each page open at that moment is saved
-    as ``failed-<test>-<n>.png``.
+    JavaScript errors, console errors, failed requests and static files answered neither 200 nor
+    304 are gathered in ``problems``; the tests assert there are none. Static files answered are
+    in ``assets`` (URL to its first response); ``mode`` names the start. When the test fails, each
+    page open at that moment is saved as ``failed-<test>-<n>.png``.
     """
     contexts = []
     problems: list[str] = []
