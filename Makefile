@@ -1,4 +1,4 @@
-# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+# The two commands a newcomer needs: `make run` and `make test` (see README.md); `make serve` for production.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,11 +7,12 @@ PG_TEST_URL := postgres://postgres@127.0.0.1:5432/postgres
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint seed help
+.PHONY: run serve test lint seed help
 
 help:
 	@echo "make run   start the web server and the worker on http://127.0.0.1:8000/ (SQLite by default)"
 	@echo "make test  lint, architecture contracts and the whole suite on PostgreSQL"
+	@echo "make serve production on this host: Procfile.production's release, then web, worker, webhooks"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +34,17 @@ run: $(VENV)/.installed-run
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py ensure_demo_user
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile start
+
+# Production on this host (README, "Production"): config.settings.production, so SECRET_KEY,
+# ALLOWED_HOSTS and METRICS_TOKEN must be set. The release step (migrate, collectstatic), then
+# gunicorn, the worker and the webhook deliverer, all from Procfile.production; Ctrl-C stops them.
+PORT ?= 8000
+serve: export GUNICORN_CMD_ARGS ?= --bind 127.0.0.1:$(PORT)
+serve: export PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/var/metrics
+serve: $(VENV)/.installed-run
+	mkdir -p "$$PROMETHEUS_MULTIPROC_DIR"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.production start release
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.production start --port $(PORT) web worker webhooks
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -1,10 +1,18 @@
 """gunicorn's settings and hooks (read by gunicorn from the working directory).
 
-With ``PROMETHEUS_MULTIPROC_DIR`` set, gunicorn's workers write their metric values to files
-there and ``/metrics`` sums them; see ``observability/multiprocess.py`` and ADR 0024.
+gunicorn's workers write their metric values to files in ``PROMETHEUS_MULTIPROC_DIR`` and
+``/metrics`` sums them; see ``observability/multiprocess.py`` and ADR 0024. Without the
+variable, this run gets a directory of its own, removed when gunicorn exits (ADR 0026).
 """
 
 import gc
+import shutil
+
+from observability.multiprocess import mark_process_dead, per_run_directory, remove_files_of_dead_processes
+
+# Here, as the configuration loads, not in a hook: before any worker (or --preload) imports
+# prometheus-client, which reads the variable at import.
+_per_run_metrics = per_run_directory()
 
 # Threaded workers (ADR 0028): a long-poll of the event feed or a read-your-writes wait holds a
 # thread, not the worker, and long-polls never hold every thread (``api.waits.serve_threads``),
@@ -19,14 +27,21 @@ limit_request_line = 8190
 
 
 def on_starting(server):
-    from observability.multiprocess import remove_files_of_dead_processes
-
+    if _per_run_metrics is not None:
+        server.log.info(
+            "PROMETHEUS_MULTIPROC_DIR is unset: the workers' metrics meet in %s for this run; "
+            "set it to one directory shared with qcluster to see the drain's metrics on /metrics too",
+            _per_run_metrics,
+        )
     remove_files_of_dead_processes()
 
 
-def child_exit(server, worker):
-    from observability.multiprocess import mark_process_dead
+def on_exit(server):
+    if _per_run_metrics is not None:
+        shutil.rmtree(_per_run_metrics, ignore_errors=True)
 
+
+def child_exit(server, worker):
     mark_process_dead(worker.pid)
 
 

@@ -1,10 +1,12 @@
 """Shared fixtures: state is set up through the domain services, never by writing models."""
 
 import itertools
+from pathlib import Path
 
 import pytest
 
 from orders_write.services import LineInput, customer_register, order_place, product_add
+from tests import servers
 
 _unique = itertools.count(1)
 
@@ -46,3 +48,13 @@ def make_order(customer, make_product):
         return order_place(customer_id=customer_id or customer, lines=inputs)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def static_root(django_db_setup, django_db_blocker, tmp_path_factory) -> Path:
+    """``Procfile.production``'s release step, once a session: migrate (nothing to do) and
+    collectstatic into a STATIC_ROOT of the session's, for servers started with ``tests.servers``."""
+    root = tmp_path_factory.mktemp("static_root")
+    with django_db_blocker.unblock():
+        servers.release(root)
+    return root

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY"}}
+    not_inherited = {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "METRICS_TOKEN"}
+    clean = {k: v for k, v in os.environ.items() if k not in not_inherited}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -39,6 +40,7 @@ def test_production_settings_pass_the_deploy_check():
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="shop.example.com",
+        METRICS_TOKEN=secrets.token_urlsafe(32),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -112,7 +114,12 @@ def test_debug_is_off_unless_set():
 
 
 STRONG_KEY = "k" + secrets.token_urlsafe(50)
-PRODUCTION = {"DJANGO_SETTINGS_MODULE": "config.settings.production", "ALLOWED_HOSTS": "shop.example.com"}
+METRICS_TOKEN = secrets.token_urlsafe(32)
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "ALLOWED_HOSTS": "shop.example.com",
+    "METRICS_TOKEN": METRICS_TOKEN,
+}
 
 
 @pytest.mark.parametrize(
@@ -131,11 +138,36 @@ def test_production_refuses_a_weak_secret_key_by_name(key):
     assert "SECRET_KEY: too weak for production" in result.stderr
 
 
+@pytest.mark.parametrize("token", [None, "", "short-token-0123456789"], ids=["unset", "blank", "short"])
+def test_production_refuses_to_start_without_a_metrics_token(token):
+    """/metrics would answer anyone its business figures and run its queries per scrape (ADR 0026)."""
+    env = {**PRODUCTION, "SECRET_KEY": STRONG_KEY}
+    env.pop("METRICS_TOKEN")
+    if token is not None:
+        env["METRICS_TOKEN"] = token
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert "METRICS_TOKEN: must be set with config.settings.production (32+ characters)" in result.stderr
+
+
 def production_setting(expression: str, **env: str) -> str:
     code = f"from django.conf import settings; print({expression})"
     result = manage("shell", "--no-imports", "-c", code, SECRET_KEY=STRONG_KEY, **PRODUCTION, **env)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
+
+
+def test_static_files_are_collected_hashed_and_compressed_in_production_and_found_in_place_elsewhere():
+    """Production serves collectstatic's output under hashed names (ADR 0026); the quick start and the
+    tests (this process) find the apps' files where they are, so a page renders without collectstatic."""
+    from django.conf import settings
+
+    shown = (
+        "settings.STORAGES['staticfiles']['BACKEND'], settings.WHITENOISE_USE_FINDERS, settings.WHITENOISE_AUTOREFRESH"
+    )
+    assert production_setting(shown) == "whitenoise.storage.CompressedManifestStaticFilesStorage False False"
+    assert settings.STORAGES["staticfiles"]["BACKEND"] == "django.contrib.staticfiles.storage.StaticFilesStorage"
+    assert settings.WHITENOISE_USE_FINDERS is True and settings.WHITENOISE_AUTOREFRESH is True
 
 
 def test_hsts_reach_and_the_proxy_header_are_explicit_choices():
@@ -163,7 +195,7 @@ def gunicorn(port: int, **env: str) -> subprocess.Popen:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}
+        if k not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "METRICS_TOKEN"}
     }
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
@@ -181,21 +213,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.mark.parametrize("env", [{}, {"DEBUG": "true"}], ids=["no-secret-key", "debug-asked-for"])
-def test_a_bare_gunicorn_refuses_to_start_without_a_secret_key_or_with_debug(env):
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "SECRET_KEY: must be set"),
+        ({"DEBUG": "true"}, "DEBUG: must be off with config.settings.production"),
+        ({"SECRET_KEY": STRONG_KEY}, "METRICS_TOKEN: must be set with config.settings.production"),
+    ],
+    ids=["no-secret-key", "debug-asked-for", "no-metrics-token"],
+)
+def test_a_bare_gunicorn_refuses_to_start_without_a_secret_key_or_metrics_token_or_with_debug(env, expected):
     server = gunicorn(free_port(), **env)
     try:
         _, stderr = server.communicate(timeout=60)
     finally:
         server.kill()
     assert server.returncode != 0
-    expected = "DEBUG: must be off with config.settings.production" if env else "SECRET_KEY: must be set"
     assert expected in stderr
 
 
 def test_a_bare_gunicorn_with_a_secret_key_serves_production_pages_never_debug_ones():
     port = free_port()
-    server = gunicorn(port, SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false")
+    server = gunicorn(
+        port, SECRET_KEY=STRONG_KEY, METRICS_TOKEN=METRICS_TOKEN, ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false"
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles: ``runserver`` (make run) leaves /static/ to WhiteNoise too, so the quick
+    # start and production serve static files the same way (ADR 0026).
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
     "knox",
@@ -64,6 +67,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "observability.middleware.RequestObservabilityMiddleware",  # first: request id, metrics, log line (ADR 0024)
     "django.middleware.security.SecurityMiddleware",
+    # Static files (ADR 0026): answered here, before sessions and the URL conf; a page's
+    # Content-Security-Policy (django-csp, below) is untouched, a static file needs none.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -131,8 +137,19 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Static files (ADR 0026): WhiteNoise serves them from the web process. Here (make run, the tests)
+# from the apps' static/ folders as they are, found when asked for (no scan of every file each
+# time the middleware starts, as each test client does), and no collectstatic needed: a page
+# renders without a manifest. The production settings serve what ``collectstatic`` put in
+# STATIC_ROOT, compressed, under content-hashed names, from a list made once at start.
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
 
 # The shop's one currency: every amount is an integer number of its minor units (cents).
 SHOP_CURRENCY = env_choice("SHOP_CURRENCY", "EUR", pattern=r"[A-Z]{3}", meaning="an ISO 4217 code such as EUR")

@@ -1,4 +1,4 @@
-"""Production overrides: DEBUG off, HTTPS only, a strong secret required (passes check --deploy).
+"""Production overrides: DEBUG off, HTTPS only, strong secrets required (passes check --deploy).
 
 ``config/wsgi.py`` and ``config/asgi.py`` load this module unless ``DJANGO_SETTINGS_MODULE`` says
 otherwise, so a bare ``gunicorn config.wsgi`` gets it (ADR 0022).
@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int
 from config.settings.base import *  # noqa: F403
-from config.settings.base import _DEV_SECRET_KEY, DEBUG, SECRET_KEY
+from config.settings.base import _DEV_SECRET_KEY, DEBUG, METRICS_TOKEN, SECRET_KEY
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG: must be off with config.settings.production")
@@ -32,6 +32,27 @@ if weak_secret_key(SECRET_KEY):
         "SECRET_KEY: too weak for production (needs 50+ characters, 5+ distinct, not a development key); "
         "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
+
+# /metrics shows business figures and runs the collector's queries on every scrape: never open
+# to anyone in production (ADR 0026). Prometheus sends the token (``authorization: credentials``).
+METRICS_TOKEN_MIN_LENGTH = 32
+if METRICS_TOKEN is None or len(METRICS_TOKEN) < METRICS_TOKEN_MIN_LENGTH:
+    raise ImproperlyConfigured(
+        f"METRICS_TOKEN: must be set with config.settings.production ({METRICS_TOKEN_MIN_LENGTH}+ characters), "
+        "or /metrics is open to anyone; generate one with: "
+        "python -c 'import secrets; print(secrets.token_urlsafe(32))' and give it to Prometheus as its bearer token"
+    )
+
+# Static files (ADR 0026): what ``collectstatic`` wrote to STATIC_ROOT, gzip-compressed, under names
+# carrying a hash of their content, so WhiteNoise sends them with a cache lifetime of ten years
+# (``immutable``); a changed file gets a new name. A page naming a file collectstatic did not see
+# fails (500) rather than pointing at nothing.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = False
+WHITENOISE_AUTOREFRESH = False
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 # Trust X-Forwarded-Proto only when told a proxy sets it (and strips it from clients): trusting it

@@ -1,16 +1,22 @@
-"""Browser tests: Debian's Chromium driven by Playwright against pytest-django's live server.
+"""Browser tests: Debian's Chromium driven by Playwright against both starts the README gives.
 
+- Each test runs against the quick start (``make run``: runserver, DEBUG on) and against the
+  production start (``make serve``: ``Procfile.production``'s release with collectstatic, then
+  gunicorn with the production settings, static files from WhiteNoise); see ``tests/servers.py``.
+  A server is started for each test (a few seconds), as its caches must not outlive the
+  database's flush between tests; collectstatic runs once per session.
 - No browser download: Playwright launches ``/usr/bin/chromium`` (``make test`` installs it).
 - Playwright's sync API keeps an event loop running in the test thread while it is started, so
   Django's ORM would refuse to run there (``SynchronousOnlyOperation``).
   ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set for exactly as long as Playwright runs (this module's
   fixtures), not for the rest of the suite.
-- django-q2 runs in sync mode: the live server is a thread of this process, so each command's
+- django-q2 runs in sync mode, in the server (``Q_SYNC``) and in this process: each command's
   nudge drains the outbox inline right after it commits.
 - The read tables are unmanaged (Django's flush skips them): emptied before and after each test.
 - Artefacts (screenshots, a failing page's screenshot) go to ``var/test-artifacts/`` (ignored by git).
 """
 
+import functools
 import itertools
 import os
 import re
@@ -21,12 +27,14 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import Permission
 from django_q.conf import Conf
 
 from projections.runtime.loop import drain_all
 from projections.runtime.registry import consumers
 from projections.runtime.watermark import watermark
+from tests import servers
 from tests.read_tables import empty_read_tables
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -67,25 +75,54 @@ def browser() -> Iterator:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@pytest.fixture(params=servers.MODES)
+def site(request, transactional_db) -> Iterator[str]:
+    """The base URL of a server started the way the README says, for each of its two starts."""
+    static_root = request.getfixturevalue("static_root") if request.param == "production" else None
+    child, url = servers.start(request.param, static_root=static_root)
+    try:
+        yield url
+    finally:
+        child.stop()
+
+
 @pytest.fixture
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
 
 
-@pytest.fixture
-def new_page(browser, live_server, artifacts, request):
-    """Open pages in fresh browser contexts (own cookies) on the live server; collect page errors.
+def _problem(response) -> str | None:
+    """A failed request (4xx/5xx, but the favicon the admin's pages do not name), or a static file
+    answered neither 200 nor 304 (the browser checking a copy it keeps, as under ``make run``)."""
+    if response.url.endswith("/favicon.ico"):
+        return None
+    if response.status >= 400 or ("/static/" in response.url and response.status not in (200, 304)):
+        return f"{response.status} {response.url}"
+    return None
 
-    JavaScript errors, console errors and failed requests (4xx/5xx, except the favicon the
-    admin's pages do not name) are gathered in ``problems``; the tests assert there are none. When the test fails,
-    each page open at that moment is saved as ``failed-<test>-<n>.png``.
+
+@pytest.fixture
+def new_page(browser, site, artifacts, request):
+    """Open pages in fresh browser contexts (own cookies) on the server; collect page errors.
+
+    JavaScript errors, console errors, failed requests and static files answered neither 200 nor
+    304 are gathered in ``problems``; the tests assert there are none. Static files answered are
+    in ``assets`` (URL to its first response); ``mode`` names the start. When the test fails, each
+    page open at that moment is saved as ``failed-<test>-<n>.png``.
     """
     contexts = []
     problems: list[str] = []
+    assets: dict = {}
+
+    def on_response(response) -> None:
+        if "/static/" in response.url:
+            assets.setdefault(response.url, response)
+        if (problem := _problem(response)) is not None:
+            problems.append(problem)
 
     def open_page():
-        context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT, accept_downloads=True)
+        context = browser.new_context(base_url=site, viewport=VIEWPORT, accept_downloads=True)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()
@@ -98,17 +135,12 @@ def new_page(browser, live_server, artifacts, request):
                 and problems.append(f"console: {message.text}")
             ),
         )
-        page.on(
-            "response",
-            lambda response: (
-                response.status >= 400
-                and not response.url.endswith("/favicon.ico")  # the admin's pages name no icon
-                and problems.append(f"{response.status} {response.url}")
-            ),
-        )
+        page.on("response", on_response)
         return page
 
     open_page.problems = problems
+    open_page.assets = assets
+    open_page.mode = request.node.callspec.params["site"]
     yield open_page
     report = getattr(request.node, "report_call", None)
     test_name = re.sub(r"\W+", "-", request.node.name)
@@ -133,16 +165,43 @@ def sync_worker(monkeypatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def clean_read_side(transactional_db, browser, live_server) -> Iterator[None]:
+def clean_read_side(transactional_db, browser) -> Iterator[None]:
     """Start, and leave, the unmanaged read tables and the shared cache empty (flush skips them)."""
     empty_read_tables()
     yield
     empty_read_tables()
 
 
+DASHBOARD_CHARTS = ("chart-revenue-canvas", "chart-orders-canvas", "chart-status-canvas")
+
+
+def wait_for_charts_drawn(page) -> None:
+    """Wait until Chart.js has drawn every chart of the dashboard: a Chart on each canvas, pixels on it."""
+    page.wait_for_function(
+        """ids => window.Chart && ids.every(id => {
+            const chart = Chart.getChart(id);
+            if (!chart) return false;
+            const canvas = chart.canvas;
+            const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+            for (let alpha = 3; alpha < pixels.length; alpha += 4) if (pixels[alpha] !== 0) return true;
+            return false;
+        })""",
+        arg=list(DASHBOARD_CHARTS),
+    )
+
+
+@functools.cache
+def _password_hash() -> str:
+    """PASSWORD hashed as the servers hash it (Django's default hasher): they do not know the
+    test settings' fast one. Once per session: the default hasher is slow on purpose."""
+    hasher = PBKDF2PasswordHasher()
+    return hasher.encode(PASSWORD, hasher.salt())
+
+
 def make_user(*rights: str, staff: bool = False, superuser: bool = False):
     """Create a user holding exactly ``rights`` ("app_label.codename"); their password is PASSWORD."""
-    user = get_user_model().objects.create_user(username=f"browser{next(_usernames)}", password=PASSWORD)
+    user = get_user_model().objects.create_user(username=f"browser{next(_usernames)}")
+    user.password = _password_hash()
     user.is_staff = staff or superuser
     user.is_superuser = superuser
     user.save()

@@ -21,7 +21,7 @@ from orders_read.dashboard.export import TABLES
 from orders_read.dashboard.range import today_utc
 from orders_write.services import customer_register, product_add
 from projections.runtime.registry import consumers
-from tests.browser.conftest import PASSWORD, VIEWPORT, make_user
+from tests.browser.conftest import PASSWORD, VIEWPORT, make_user, wait_for_charts_drawn
 
 ORDERS = "/admin/orders_write/order/"
 MIN_SCREENSHOT_BYTES = 20_000
@@ -139,10 +139,8 @@ def test_staff_places_confirms_and_ships_an_order_then_reads_it_on_the_dashboard
     expect(page.locator("#data-as-of")).to_contain_text("(up to date)")
     expect(page.locator("#table-top-products")).to_contain_text("Green tea")
     expect(page.locator("#table-top-customers")).to_contain_text("Grace Hopper")
-    # Chart.js (vendored, no CDN) drew both charts.
-    page.wait_for_function(
-        "() => window.Chart && Chart.getChart('chart-revenue-canvas') && Chart.getChart('chart-orders-canvas')"
-    )
+    # Chart.js (vendored, no CDN) drew the three charts.
+    wait_for_charts_drawn(page)
     assert not overflows_sideways(page)
     screenshot(page, artifacts / "dashboard.png")
     page.set_viewport_size(TABLET)  # the layout must work on a tablet too: no sideways scrolling

@@ -10,6 +10,7 @@ counts stay; and that no label of ours holds an id or a path.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -180,3 +181,55 @@ def test_metrics_sum_both_workers_and_lag_moves_with_the_drain(web, customer, sk
 def test_the_label_check_catches_an_id_or_a_path():
     text = 'orders_x_total{route="/api/orders/7/"} 1\norders_y_total{order="12345"} 1\norders_z_total{s="ok"} 1\n'
     assert {label for _, label, _ in unbounded_labels(samples(text))} == {"route", "order"}
+
+
+HEALTH_CALLS = 8
+
+
+def test_without_a_directory_gunicorn_gives_its_workers_one_for_the_run(projected, make_order):
+    """No ``PROMETHEUS_MULTIPROC_DIR``: gunicorn.conf.py makes one for the run, so every scrape still
+    reports both workers' sum (each worker used to count for itself), and removes it at exit (ADR 0026)."""
+    position = make_order().position  # not drained: a read waiting for it holds its worker ~2 s
+    token = api_token_issue(user=make_user(superuser=True))[1]
+    env = stack.stack_env(_database_url(), METRICS_TOKEN=TOKEN, COMMAND_THROTTLE_RATE="off")
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    port = stack.free_port()
+    args = [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
+            "--workers", "2", "--worker-class", "sync", "--access-logfile", "/dev/null"]  # fmt: skip
+    child = stack.Child(f"metrics-per-run-{port}", args, env).start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        stack.wait_for_http(port, "/health/live", child=child)
+        deadline = time.monotonic() + 60
+        while child.log_text().count("Booting worker") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+        before = scrape(base)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # One worker waits for the undrained position; every health check meanwhile goes to the other.
+            blocker = pool.submit(_get, f"{base}/api/orders/?min_position={position}", token)
+            time.sleep(0.3)
+            for _ in range(HEALTH_CALLS):
+                with urllib.request.urlopen(
+                    urllib.request.Request(f"{base}/health/live", headers={"Connection": "close"}), timeout=30
+                ) as response:
+                    assert response.status == 200
+            assert blocker.result() == 503
+        for _ in range(4):  # whichever worker answers, the figures are both workers' sum
+            scraped = scrape(base)
+            assert value(scraped, "orders_http_requests_total", route="api:order-list", method="GET", status="503") == 1
+            assert (
+                value(scraped, "orders_http_requests_total", route="health-live", method="GET", status="200")
+                - value(before, "orders_http_requests_total", route="health-live", method="GET", status="200")
+                == HEALTH_CALLS
+            )
+        said = re.search(r"PROMETHEUS_MULTIPROC_DIR is unset: the workers' metrics meet in (\S+) ", child.log_text())
+        assert said is not None, child.log_text()
+        directory = Path(said.group(1))
+        assert directory.is_dir()
+        workers = {int(pid) for pid in Path(f"/proc/{child.pid}/task/{child.pid}/children").read_text().split()}
+        written = {int(path.stem.rsplit("_", 1)[1]) for path in directory.glob("counter_*.db")}
+        assert len(workers) == 2 and workers <= written, (workers, written)
+    finally:
+        child.stop()
+    assert not directory.exists()  # this run's, removed at exit
