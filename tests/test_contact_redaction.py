@@ -5,7 +5,6 @@ endpoints are in tests/webhooks/test_contacts.py."""
 import json
 
 import pytest
-from django.test import Client
 
 from bus.config import bus
 from bus.messages import message_of
@@ -16,6 +15,7 @@ from orders_write.services import customer_register
 from projections.store import START
 from projections.store.feed import read_page
 from projections.store.public import public_event_json, without_contacts
+from tests.admin.staff import login as staff
 from tests.api.conftest import client_for, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,15 +40,6 @@ def test_the_feed_shows_the_email_only_to_readers_holding_the_contacts_right(reg
     for rights in ((VIEW_EVENTS, MANAGE_CATALOG), (VIEW_EVENTS, MANAGE_ORDERS)):
         (shown,) = registrations_in_feed(*rights)
         assert shown["email"] == EMAIL
-
-
-def staff(*rights: str) -> Client:
-    user = make_user(*rights)
-    user.is_staff = True
-    user.save()
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_the_outbox_admin_shows_the_email_only_to_staff_holding_the_contacts_right(registered):
