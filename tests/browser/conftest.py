@@ -79,7 +79,8 @@ def browser() -> Iterator:
 def site(request, transactional_db) -> Iterator[str]:
     """The base URL of a server started the way the README says, for each of its two starts."""
     static_root = request.getfixturevalue("static_root") if request.param == "production" else None
-    child, url = servers.start(request.param, static_root=static_root)
+    marker = request.node.get_closest_marker("server_env")
+    child, url = servers.start(request.param, static_root=static_root, **(marker.kwargs if marker else {}))
     try:
         yield url
     finally:

@@ -14,6 +14,7 @@ import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from playwright.sync_api import expect
 
 from config.rights import VIEW_REPORTS
@@ -59,6 +60,9 @@ def screenshot(page, path) -> None:
     print(f"screenshot: {path}")
 
 
+# One login, as with `make run`: the production start requires a second factor of a manager, which
+# tests/browser/test_staff_two_factor.py walks through on both starts.
+@pytest.mark.server_env(STAFF_2FA="optional")
 def test_staff_places_confirms_and_ships_an_order_then_reads_it_on_the_dashboard(
     new_page, projected, artifacts, tmp_path
 ):

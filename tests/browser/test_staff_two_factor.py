@@ -8,6 +8,7 @@ the first code from the shown secret opens the admin. A screenshot of the enrol 
 
 import re
 
+import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
@@ -16,8 +17,8 @@ from tests.browser.test_staff_journey import log_in, screenshot
 from tests.staff_auth.logins import code
 
 
-def test_a_superuser_enrols_a_device_by_its_qr_code_and_reaches_the_admin(new_page, settings, artifacts):
-    settings.STAFF_2FA = "required"
+@pytest.mark.server_env(STAFF_2FA="required")
+def test_a_superuser_enrols_a_device_by_its_qr_code_and_reaches_the_admin(new_page, artifacts):
     superuser = make_user(superuser=True)
     page = new_page()
 
