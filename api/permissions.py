@@ -27,6 +27,7 @@ def any_of(*rights: str) -> type[BasePermission]:
 
     class HoldsRight(BasePermission):
         message = f"this operation needs one of the rights: {', '.join(rights)}"
+        granted_by = rights  # read by api.schema to tell API clients which right an operation needs
 
         def has_permission(self, request, view) -> bool:
             user = request.user

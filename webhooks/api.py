@@ -131,6 +131,8 @@ class WebhookListApi(WebhookApi):
     @_documented(
         operation_id="webhook_list",
         summary="Webhook endpoints",
+        description="Every webhook endpoint, oldest first, on one page (`next` is always null); secrets are "
+        "never shown again after creation.",
         parameters=[ReadParams],
         responses={200: EndpointPage, **errors(400, 503)},
         tags=["webhooks"],
@@ -142,6 +144,12 @@ class WebhookListApi(WebhookApi):
     @_documented(
         operation_id="webhook_create",
         summary="Add a webhook endpoint",
+        description="Adds an endpoint that receives a signed `POST` for every event of its `event_types` (all "
+        "types when empty), each order's events in version order, retried with backoff for 3 days until a 2xx. "
+        "The `url` must be `https` and resolve to public addresses, else a 400 `validation_error` naming `url`; "
+        "`enabled: false` creates it paused. Answers 201 with the endpoint, its `Location` and its signing "
+        "`secret`, shown only here: keep it to verify signatures. You become its owner: its payloads carry "
+        "contact data only while you hold `orders_write.manage_orders` or `orders_write.manage_catalog`.",
         request=EndpointInput,
         responses={201: CreatedOutput, **errors(400)},
         tags=["webhooks"],
@@ -166,6 +174,8 @@ class WebhookDetailApi(WebhookApi):
     @_documented(
         operation_id="webhook_detail",
         summary="One webhook endpoint",
+        description="One endpoint, without its secret: its URL, event types, description, whether it is "
+        "enabled (and if not, why), and since when its deliveries have been failing.",
         responses={200: EndpointOutput, **errors(400, 404)},
         tags=["webhooks"],
     )
@@ -175,6 +185,10 @@ class WebhookDetailApi(WebhookApi):
     @_documented(
         operation_id="webhook_change",
         summary="Change a webhook endpoint",
+        description="Changes any of `url`, `event_types`, `description` and `enabled`; a new `url` is checked "
+        "as on creation (a 400 `validation_error` naming `url`). Re-enabling an endpoint gives it a fresh "
+        "start. You become its owner: deliveries still to be sent carry contact data only if you hold "
+        "`orders_write.manage_orders` or `orders_write.manage_catalog`.",
         request=EndpointInput(partial=True),
         responses={200: EndpointOutput, **errors(400, 404)},
         tags=["webhooks"],
@@ -194,6 +208,7 @@ class WebhookDetailApi(WebhookApi):
     @_documented(
         operation_id="webhook_delete",
         summary="Delete a webhook endpoint and its delivery log",
+        description="Deletes the endpoint and its delivery log; nothing more is sent to it. Answers 204.",
         responses={204: None, **errors(400, 404)},
         tags=["webhooks"],
     )
@@ -206,6 +221,9 @@ class RotateSecretApi(WebhookApi):
     @_documented(
         operation_id="webhook_rotate_secret",
         summary="Rotate the signing secret (the old one signs too for 24 h)",
+        description="Gives the endpoint a new signing secret, shown only in this answer. For 24 hours each "
+        "delivery is signed with the old secret too, so a receiver can switch to the new one without rejecting "
+        "a delivery.",
         request=None,
         responses={200: RotatedOutput, **errors(400, 404)},
         tags=["webhooks"],
@@ -227,7 +245,9 @@ class RotateSecretApi(WebhookApi):
 class DropPreviousSecretApi(WebhookApi):
     @_documented(
         operation_id="webhook_drop_previous_secret",
-        summary="Stop signing with the secret the last rotation replaced, now (ADR 0027)",
+        summary="Stop signing with the secret the last rotation replaced, now",
+        description="Drops the previous signing secret at once instead of when its 24 hours end, for a secret "
+        "that leaked: within one delivery round (a few seconds) no delivery carries a signature made with it.",
         request=None,
         responses={200: EndpointOutput, **errors(400, 404)},
         tags=["webhooks"],
@@ -248,6 +268,9 @@ class DeliveryListApi(WebhookApi):
     @_documented(
         operation_id="webhook_deliveries",
         summary="An endpoint's deliveries, newest first",
+        description=f"The endpoint's deliveries, newest first, {DELIVERY_PAGE} a page (follow `next`), optionally "
+        "only those in one `status`: each with its event, attempts, the receiver's last status code, duration "
+        "and error, and when the next attempt is due.",
         parameters=[DeliveryParams],
         responses={200: DeliveryPage, **errors(400, 404)},
         tags=["webhooks"],
@@ -272,6 +295,8 @@ class ResendApi(WebhookApi):
     @_documented(
         operation_id="webhook_delivery_resend",
         summary="Send one delivery again",
+        description="Queues one delivery of this endpoint to be sent again now, whatever its status; answers "
+        "202. A delivery of another endpoint is a 404 `not_found`.",
         request=None,
         responses={202: None, **errors(400, 404)},
         tags=["webhooks"],
@@ -300,6 +325,10 @@ class ReplayApi(WebhookApi):
     @_documented(
         operation_id="webhook_replay",
         summary="Send an endpoint every event again from a position or a time (done in the background)",
+        description="Records a replay of every event the endpoint subscribes to, from `from_position` or from "
+        "`from_time` on (exactly one of them, else a 400 `validation_error`), and answers 202 with its "
+        "`replay_id` at once; the delivery worker then queues the events again a page at a time. Each order's "
+        "events are still sent in version order, and receivers see them again (dedupe by the `webhook-id` header).",
         request=ReplayInput,
         responses={202: ReplayOutput, **errors(400, 404)},
         tags=["webhooks"],

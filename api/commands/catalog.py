@@ -55,6 +55,9 @@ class CustomerRegisterApi(CatalogCommandApi):
 
     @extend_schema(
         summary="Register a customer",
+        description="Registers a customer with a `name` and an `email` no other customer has (a registered email "
+        "is a 400 `validation_error` naming `email`). Answers 201 with `customer_id`, `version` and `position`, "
+        "the customer's `Location` and `ETag`.",
         request=InputSerializer,
         responses={201: CustomerCommandOutput, **errors(400, 413)},
         parameters=COMMAND_HEADERS,
@@ -79,8 +82,15 @@ class CustomerChangeApi(CatalogCommandApi):
 
     @extend_schema(
         summary="Rename or deactivate a customer (one change per request)",
+        description="Makes exactly one change, each its own event: `name` renames the customer; `is_active: false` "
+        "deactivates them for good, so they can place no new orders (`true` is refused). Both or neither is a "
+        "400 `validation_error`. Deactivating an inactive customer is a 422 `invariant_violated`; an unknown "
+        "customer is a 404 `not_found`.",
         request=InputSerializer,
-        responses={200: CustomerCommandOutput, **errors(400, 404, 409, 412, 413, 422)},
+        responses={
+            200: CustomerCommandOutput,
+            **errors(400, 404, 409, 412, 413, 422, codes={409: ("version_conflict",)}),
+        },
         parameters=[IF_MATCH, *COMMAND_HEADERS],
         tags=["catalogue commands"],
     )
@@ -111,6 +121,9 @@ class ProductAddApi(CatalogCommandApi):
 
     @extend_schema(
         summary="Add a product to the catalogue",
+        description="Adds a product with a new `sku` (a taken one is a 400 `validation_error` naming `sku`), a "
+        "`name` and a `price` in minor units; orders can take it at once. Answers 201 with `sku`, `product_id`, "
+        "`version` and `position`, and `ETag`; there is no `Location`, as products have no read resource.",
         request=InputSerializer,
         responses={201: ProductCommandOutput, **errors(400, 413)},
         parameters=COMMAND_HEADERS,
@@ -135,8 +148,15 @@ class ProductChangeApi(CatalogCommandApi):
 
     @extend_schema(
         summary="Reprice or retire a product (one change per request)",
+        description="Makes exactly one change, each its own event: `price` reprices the product for lines added "
+        "from now on (lines already on orders keep their price); `is_active: false` retires it for good, so no "
+        "order can take it (`true` is refused). Both or neither is a 400 `validation_error`. Retiring a retired "
+        "product is a 422 `invariant_violated`; an unknown sku is a 404 `not_found`.",
         request=InputSerializer,
-        responses={200: ProductCommandOutput, **errors(400, 404, 409, 412, 413, 422)},
+        responses={
+            200: ProductCommandOutput,
+            **errors(400, 404, 409, 412, 413, 422, codes={409: ("version_conflict",)}),
+        },
         parameters=[IF_MATCH, *COMMAND_HEADERS],
         tags=["catalogue commands"],
     )

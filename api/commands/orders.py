@@ -48,11 +48,15 @@ class OrderCommandApi(CommandApi):
         return self.order_response(result)
 
 
-def _documented(summary: str, request, *statuses: int, parameters=()):
+def _documented(summary: str, description: str, request, *statuses: int, parameters=()):
     return extend_schema(
         summary=summary,
+        description=description,
         request=request,
-        responses={200: OrderCommandOutput, **errors(400, 404, 409, 412, 413, 422, *statuses)},
+        responses={
+            200: OrderCommandOutput,
+            **errors(400, 404, 409, 412, 413, 422, *statuses, codes={409: ("version_conflict", "invalid_transition")}),
+        },
         parameters=[IF_MATCH, *COMMAND_HEADERS, *parameters],
         tags=["order commands"],
     )
@@ -70,8 +74,17 @@ class OrderPlaceApi(OrderCommandApi):
 
     @extend_schema(
         summary="Place an order",
+        description=f"Places an order for an active customer: 1 to {MAX_LINES} lines, one per sku, each "
+        f"quantity 1 to {MAX_QUANTITY}, only known and active products. Each line takes the product's current "
+        "price, which stays fixed on the line. Answers 201 with the new order's `order_id`, `version` (1) and "
+        "`position`, its `Location` and `ETag`.\n\n"
+        "Send an `Idempotency-Key` to retry safely: the same key with the same body answers the first "
+        "placement again instead of placing a second order (keys are per user, remembered for 7 days by "
+        "default); the same key with another body is a 409 `idempotency_key_reused`. An unknown or inactive "
+        "customer or product is a 422 `invariant_violated`; the same sku on two lines is a 400 "
+        "`validation_error`.",
         request=InputSerializer,
-        responses={201: OrderCommandOutput, **errors(400, 409, 413, 422)},
+        responses={201: OrderCommandOutput, **errors(400, 409, 413, 422, codes={409: ("idempotency_key_reused",)})},
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
@@ -109,7 +122,14 @@ class OrderLineAddApi(OrderCommandApi):
     class InputSerializer(LineInput, VersionedInput):
         pass
 
-    @_documented("Add a line (PENDING orders only)", InputSerializer)
+    @_documented(
+        "Add a line (PENDING orders only)",
+        "Adds `quantity` of a product to a PENDING order at the product's current price; the totals (and a "
+        "percentage discount) follow. One line per sku: to change a quantity, remove the line and add it again. "
+        f"An unknown or retired product, a sku already on the order, or line {MAX_LINES + 1} is a 422 "
+        "`invariant_violated`; an order in another status is a 409 `invalid_transition`.",
+        InputSerializer,
+    )
     def post(self, request, order_id: int):
         return self.run(request, order_id, services.order_line_add, self.InputSerializer)
 
@@ -117,6 +137,10 @@ class OrderLineAddApi(OrderCommandApi):
 class OrderLineRemoveApi(OrderCommandApi):
     @_documented(
         "Remove a line (PENDING orders; not the last one)",
+        "Removes the line for `sku` from a PENDING order; the totals (and a percentage discount) follow. The last "
+        "line cannot go: that is a 422 `invariant_violated` (cancel the order instead). A sku not on the order is "
+        "a 404 `not_found`; an order in another status is a 409 `invalid_transition`. Having no body, this "
+        "operation takes `expected_version` in the query string.",
         None,
         parameters=[VersionedInput],
     )
@@ -143,13 +167,25 @@ class OrderDiscountApi(OrderCommandApi):
                 raise serializers.ValidationError({"percent": ["give exactly one of percent and amount"]})
             return attrs
 
-    @_documented("Set the discount: a whole percent or an amount in minor units", InputSerializer)
+    @_documented(
+        "Set the discount: a whole percent or an amount in minor units",
+        "Sets the discount of a PENDING order, replacing any earlier one: exactly one of `percent` (a whole "
+        f"percent, 0 to {MAX_DISCOUNT_PERCENT}, recomputed when lines change) and `amount` (minor units, "
+        "fixed); 0 removes the discount. An amount above the subtotal is a 422 `invariant_violated`; an order "
+        "in another status is a 409 `invalid_transition`.",
+        InputSerializer,
+    )
     def post(self, request, order_id: int):
         return self.run(request, order_id, services.order_discount_apply, self.InputSerializer)
 
 
 class OrderConfirmApi(OrderCommandApi):
-    @_documented("Confirm a PENDING order", VersionedInput)
+    @_documented(
+        "Confirm a PENDING order",
+        "Confirms a PENDING order: from now on its lines and discount no longer change. An order in another "
+        "status is a 409 `invalid_transition`.",
+        VersionedInput,
+    )
     def post(self, request, order_id: int):
         return self.run(request, order_id, services.order_confirm, VersionedInput)
 
@@ -158,13 +194,22 @@ class OrderShipApi(OrderCommandApi):
     class InputSerializer(VersionedInput):
         tracking_number = serializers.CharField(max_length=TRACKING_NUMBER_MAX_LENGTH)
 
-    @_documented("Ship a CONFIRMED order", InputSerializer)
+    @_documented(
+        "Ship a CONFIRMED order",
+        "Ships a CONFIRMED order with the carrier's `tracking_number`, shown on the order from then on. An order "
+        "in another status is a 409 `invalid_transition`.",
+        InputSerializer,
+    )
     def post(self, request, order_id: int):
         return self.run(request, order_id, services.order_ship, self.InputSerializer)
 
 
 class OrderDeliverApi(OrderCommandApi):
-    @_documented("Mark a SHIPPED order delivered", VersionedInput)
+    @_documented(
+        "Mark a SHIPPED order delivered",
+        "Marks a SHIPPED order delivered, its final status. An order in another status is a 409 `invalid_transition`.",
+        VersionedInput,
+    )
     def post(self, request, order_id: int):
         return self.run(request, order_id, services.order_deliver, VersionedInput)
 
@@ -173,6 +218,11 @@ class OrderCancelApi(OrderCommandApi):
     class InputSerializer(VersionedInput):
         reason = serializers.CharField(max_length=CANCEL_REASON_MAX_LENGTH)
 
-    @_documented("Cancel an order that has not shipped", InputSerializer)
+    @_documented(
+        "Cancel an order that has not shipped",
+        "Cancels a PENDING or CONFIRMED order, with a `reason` kept in its history. A shipped, delivered or "
+        "already cancelled order is a 409 `invalid_transition`.",
+        InputSerializer,
+    )
     def post(self, request, order_id: int):
         return self.run(request, order_id, services.order_cancel, self.InputSerializer)

@@ -106,6 +106,15 @@ class EventFeedApi(QueryApi):
     @extend_schema(
         operation_id="event_feed",
         summary="Events in commit order, cursor-paginated, with long-polling",
+        description="Every event of every order, customer and product in commit order, in its public shape (the "
+        "body a webhook receives). Filter by `types` and by `aggregate_type` (and `aggregate_id`); `limit` (at "
+        f"most {MAX_FEED_PAGE}) at a time. `next` is always present: the cursor after this page, the same one "
+        "when there was nothing new, so a client polls it forever and never skips or repeats an event. `wait` "
+        f"(up to {MAX_WAIT_SECONDS} s) holds the request until an event arrives; a user may hold 2 such waits at "
+        "once by default, and one more is a 429 `throttled` with `Retry-After`. Contact data (`data.email` of "
+        "`CustomerRegistered`) is null unless you also hold `orders_write.manage_orders` or "
+        "`orders_write.manage_catalog`. A cursor the API did not give out, or an unknown event type, is a 400 "
+        "`validation_error`.",
         parameters=[FeedParams, *QUERY_HEADERS],
         responses={200: FeedPageOutput, **errors(400)},
         tags=["events"],

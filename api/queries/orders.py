@@ -16,7 +16,7 @@ from api.base import QueryApi, ReadParams
 from api.permissions import READ_ORDERS, any_of
 from api.schema import QUERY_HEADERS, errors
 from config.limits import MAX_BIGINT, MAX_PAGE_SIZE, MAX_VERSION
-from config.rights import sees_customer_contacts
+from config.rights import MANAGE_CATALOG, MANAGE_ORDERS, sees_customer_contacts
 from events import OrderStatus
 from orders_read import queries
 from orders_read.models import CustomerStats, OrderLineView, OrderSummary
@@ -70,9 +70,10 @@ class ReadOrdersApi(QueryApi):
     reads = ORDER_TABLES
 
 
-def _documented(summary: str, response, params=ReadParams, *statuses: int):
+def _documented(summary: str, description: str, response, params=ReadParams, *statuses: int):
     return extend_schema(
         summary=summary,
+        description=description,
         parameters=[params, *QUERY_HEADERS],
         responses={200: response, **errors(400, 503, *statuses)},
         tags=["order queries"],
@@ -80,7 +81,16 @@ def _documented(summary: str, response, params=ReadParams, *statuses: int):
 
 
 class OrderDetailApi(ReadOrdersApi):
-    @_documented("One order with its lines", OrderDetailOutput, ReadParams, 404)
+    @_documented(
+        "One order with its lines",
+        "An order as the read side holds it: its status, customer, amounts in minor units of `currency`, and its "
+        "lines. The `ETag` header is the order's version, to send back as `If-Match` with a command. An order "
+        "that does not exist, or that the read side does not show yet (pass `min_position`), is a 404 "
+        "`not_found`.",
+        OrderDetailOutput,
+        ReadParams,
+        404,
+    )
     def get(self, request, order_id: int):
         order = queries.order_detail(order_id=order_id) if order_id <= MAX_BIGINT else None
         if order is None:
@@ -107,7 +117,14 @@ class OrderListParams(ReadParams):
 class OrderListApi(ReadOrdersApi):
     params_class = OrderListParams
 
-    @_documented("Orders, newest first, filtered and cursor-paginated", OrderPage, OrderListParams)
+    @_documented(
+        "Orders, newest first, filtered and cursor-paginated",
+        f"Orders, newest first, optionally only one `customer`'s, in one `status`, or placed in a "
+        f"`placed_after`/`placed_before` range; `limit` (at most {MAX_PAGE_SIZE}) at a time. Follow `next` for "
+        "the next page (null on the last); a `cursor` the API did not give out is a 400 `validation_error`.",
+        OrderPage,
+        OrderListParams,
+    )
     def get(self, request):
         params = self.params
         page, cursor = queries.order_list(
@@ -131,7 +148,15 @@ class CustomerOrdersParams(ReadParams):
 class CustomerOrdersApi(ReadOrdersApi):
     params_class = CustomerOrdersParams
 
-    @_documented("A customer's most recent orders, newest first", OrderPage, CustomerOrdersParams, 404)
+    @_documented(
+        "A customer's most recent orders, newest first",
+        f"A customer's `limit` (at most {MAX_PAGE_SIZE}) most recent orders, newest first, on one page (`next` "
+        "is always null; the order list with `customer` pages further). A customer without orders, or unknown, "
+        "has an empty list.",
+        OrderPage,
+        CustomerOrdersParams,
+        404,
+    )
     def get(self, request, customer_id: int):
         if customer_id > MAX_BIGINT:
             return Response({"results": [], "next": None})
@@ -156,7 +181,16 @@ class CustomerOutput(serializers.Serializer):
 class CustomerDetailApi(ReadOrdersApi):
     reads = (CustomerStats,)
 
-    @_documented("One customer with order statistics", CustomerOutput, ReadParams, 404)
+    @_documented(
+        "One customer with order statistics",
+        "A customer with order statistics: orders placed, orders cancelled, lifetime value (the totals of "
+        "orders not cancelled) and the last order's time. `email` is null unless you also hold "
+        f"`{MANAGE_ORDERS}` or `{MANAGE_CATALOG}` (contact data). A customer that does not exist, or that the "
+        "read side does not show yet, is a 404 `not_found`.",
+        CustomerOutput,
+        ReadParams,
+        404,
+    )
     def get(self, request, customer_id: int):
         customer = queries.customer_detail(customer_id=customer_id) if customer_id <= MAX_BIGINT else None
         if customer is None:
@@ -205,7 +239,14 @@ class OrderHistoryApi(ReadOrdersApi):
     params_class = HistoryParams
 
     @_documented(
-        "An order's events, a page at a time, and the order as it was at any moment", HistoryOutput, HistoryParams, 404
+        "An order's events, a page at a time, and the order as it was at any moment",
+        f"An order's events from the audit log in version order, `limit` (at most {MAX_PAGE_SIZE}) at a time: "
+        "follow `next` (`after_version` is the cursor), null on the last page. Beside them, the order replayed "
+        "from its events. With `as_of`, the order as it stood at that moment and only the events up to it. An "
+        "order not placed (by `as_of`) is a 404 `not_found`.",
+        HistoryOutput,
+        HistoryParams,
+        404,
     )
     def get(self, request, order_id: int):
         as_of, after, limit = self.params.get("as_of"), self.params.get("after_version", 0), self.params["limit"]

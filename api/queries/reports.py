@@ -11,7 +11,7 @@ from api.base import QueryApi, ReadParams
 from api.permissions import any_of
 from api.schema import QUERY_HEADERS, errors
 from config.limits import MAX_PAGE_SIZE, MAX_RANGE_DAYS, MAX_SUMMARY_RANGE_DAYS
-from config.rights import VIEW_REPORTS
+from config.rights import MANAGE_PROJECTIONS, VIEW_REPORTS
 from events import OrderStatus
 from orders_read import queries
 from orders_read.models import (
@@ -74,9 +74,13 @@ class ReportApi(QueryApi):
     reads = (DailySales, ProductSales, CustomerSales, CustomerStats, *ROLLUPS)
 
 
-def _documented(summary: str, response, params=RangeParams):
+def _documented(summary: str, description: str, response, params=RangeParams):
+    max_days = params.max_days
     return extend_schema(
         summary=summary,
+        description=f"{description}\n\nThe range is the UTC days `from` to `to`, both included (by default the "
+        f"last {DEFAULT_RANGE_DAYS} days up to today), at most {max_days} days; a longer range, or `from` after "
+        "`to`, is a 400 `validation_error` naming `from`.",
         parameters=[params, *QUERY_HEADERS],
         responses={200: response, **errors(400, 503)},
         tags=["reports"],
@@ -109,6 +113,9 @@ class SummaryApi(ReportApi):
 
     @_documented(
         f"Orders, revenue, average order value and orders by status (ranges up to {MAX_SUMMARY_RANGE_DAYS} days)",
+        "Totals of the range: orders placed (cancelled ones included), cancellations, revenue (the totals of "
+        "the orders not cancelled, in minor units), discounts, the average order value, and the orders placed "
+        "in the range by their current status.",
         SummaryOutput,
         SummaryParams,
     )
@@ -129,7 +136,12 @@ class DailySalesOutput(serializers.Serializer):
 class DailySalesApi(ReportApi):
     params_class = RangeParams
 
-    @_documented("One row per UTC day of the range, zeros included", DailySalesOutput)
+    @_documented(
+        "One row per UTC day of the range, zeros included",
+        "The summary's totals for each UTC day of the range, oldest first; a day without orders is a row of "
+        "zeros. One page (`next` is always null).",
+        DailySalesOutput,
+    )
     def get(self, request):
         rows = queries.daily_sales_series(start=self.params["start"], end=self.params["end"])
         return Response({"results": rows, "next": None})
@@ -150,7 +162,13 @@ class TopProductsOutput(serializers.Serializer):
 class TopProductsApi(ReportApi):
     params_class = RankingParams
 
-    @_documented("Products with the most revenue in the range", TopProductsOutput, RankingParams)
+    @_documented(
+        "Products with the most revenue in the range",
+        f"The `limit` (10 by default, at most {MAX_PAGE_SIZE}) products with the most line revenue (before "
+        "order discounts) in the range, best first, with the units sold.",
+        TopProductsOutput,
+        RankingParams,
+    )
     def get(self, request):
         params = self.params
         rows = queries.top_products(start=params["start"], end=params["end"], limit=params["limit"])
@@ -172,7 +190,13 @@ class TopCustomersOutput(serializers.Serializer):
 class TopCustomersApi(ReportApi):
     params_class = RankingParams
 
-    @_documented("Customers with the most revenue in the range", TopCustomersOutput, RankingParams)
+    @_documented(
+        "Customers with the most revenue in the range",
+        f"The `limit` (10 by default, at most {MAX_PAGE_SIZE}) customers with the most revenue in the range, "
+        "best first, with their number of orders.",
+        TopCustomersOutput,
+        RankingParams,
+    )
     def get(self, request):
         params = self.params
         rows = queries.top_customers(start=params["start"], end=params["end"], limit=params["limit"])
@@ -215,6 +239,10 @@ class ProjectionsApi(ReportApi):
 
     @extend_schema(
         summary="Health of every projection: position, lag, heartbeat, state",
+        description="How far each consumer of the event log has got (the projections that fill the read side, "
+        "and the relays that pass events on): the position it has applied and the newest one, its lag in events "
+        "and seconds, its last heartbeat, its parked streams (held back after repeated failures) and its state. "
+        f"`last_error` is null unless you also hold `{MANAGE_PROJECTIONS}`.",
         parameters=[ReadParams, *QUERY_HEADERS],
         responses={200: ProjectionsOutput, **errors(400, 503)},
         tags=["reports"],

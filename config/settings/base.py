@@ -317,6 +317,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "PATH_CONVERTER_OVERRIDES": {"int": {"type": "integer", "minimum": 0}},  # <int:> matches digits only
     "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "events.OrderStatus"},
+    # Docstrings are written for the code's readers: none becomes a description in the document.
+    # Each operation's text is its own (``extend_schema(description=...)``, ADR 0033).
+    "DISABLE_DOCSTRING_DESCRIPTIONS": True,
 }
 # Read-your-writes: how long a query with ``min_position`` waits for the projections behind it.
 READ_YOUR_WRITES_TIMEOUT = 2.0
