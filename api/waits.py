@@ -8,7 +8,7 @@ user may hold at most ``READ_YOUR_WRITES_MAX_WAITS_PER_USER`` read-your-writes w
 ``FEED_MAX_WAITS_PER_PROCESS`` long-polls, never every thread gunicorn gave the worker
 (``serve_threads``), so the health checks and other requests always find one. A further wait is
 refused at once with 429 ``throttled`` and ``Retry-After``. The counts live in memory, so they
-cost no query and cannot leak past the process.
+cost no query and cannot leak past the process; the gauge ``orders_waits_in_progress`` shows them.
 """
 
 import threading
@@ -18,6 +18,8 @@ from contextlib import AbstractContextManager, contextmanager
 
 from django.conf import settings
 from rest_framework.exceptions import Throttled
+
+from observability.instruments import record_wait_slot
 
 _lock = threading.Lock()
 _waiting: Counter = Counter()  # (kind, user) -> waits held
@@ -45,6 +47,12 @@ def feed_waits_held() -> int:
         return _in_process["long-poll"]
 
 
+def read_your_writes_waits_held() -> int:
+    """Return how many read-your-writes waits wait in this process now."""
+    with _lock:
+        return _in_process["read-your-writes"]
+
+
 def wait_slot(user_key: object) -> AbstractContextManager[None]:
     """Hold one of ``user_key``'s read-your-writes wait slots for the block; raise ``Throttled`` when none is free."""
     return _slot("read-your-writes", user_key, per_user=settings.READ_YOUR_WRITES_MAX_WAITS_PER_USER)
@@ -65,6 +73,7 @@ def _slot(kind: str, user_key: object, *, per_user: int, per_process: int | None
             raise Throttled(wait=1, detail=f"this server is holding all the {kind} waits it can; retry shortly")
         _waiting[kind, user_key] += 1
         _in_process[kind] += 1
+        record_wait_slot(kind, 1)
     try:
         yield
     finally:
@@ -73,3 +82,4 @@ def _slot(kind: str, user_key: object, *, per_user: int, per_process: int | None
             _waiting[kind, user_key] -= 1
             if not _waiting[kind, user_key]:
                 del _waiting[kind, user_key]
+            record_wait_slot(kind, -1)

@@ -15,7 +15,13 @@ It builds a fresh database ``bench_webhooks``, migrates, starts a receiver on 12
    auth), pages of 500 walked from the start: server time per page (the request until the
    response is back, the client's JSON parsing left out), after one warm-up request
    (``limit=1``) that pays the process's first imports and connection; then the same pages
-   again (what a process that served them already keeps: decoded events, public bytes).
+   again (what a process that served them already keeps: decoded events, public bytes);
+4. long-polls: ``--long-polls`` rounds of one ``GET /api/events/?wait=25`` from the feed's end,
+   in-process in a thread of its own; once it waits (``api.waits.feed_waits_held``) an order is
+   placed, and the figure is the time from the command's return (committed) to the long-poll's
+   answer: how soon a commit wakes a waiting long-poll (the feed promises about 100 ms, ADR
+   0020; one check a tick, ADR 0028). The tests assert the mechanism (the first check after
+   the commit wakes it), this the time.
 
 Orders are placed through the domain services (the benchmark contract). Prints Markdown.
 """
@@ -125,12 +131,47 @@ def walk_feed(client) -> list[float]:
     return page_times
 
 
+def long_poll_wakes(client, place, rounds: int) -> list[float]:
+    """Return, per round, the ms from an order's commit to the answer of a long-poll waiting for it."""
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    from api.waits import feed_waits_held
+
+    def long_poll(end: str, answered: dict) -> None:
+        poller = APIClient()
+        poller.credentials(**client._credentials)
+        answered["body"] = poller.get(end + "&wait=25").json()
+        answered["at"] = time.perf_counter()
+        connection.close()
+
+    wakes = []
+    for _ in range(rounds):
+        url = "/api/events/?limit=500"
+        while len((body := client.get(url).json())["results"]) == 500:  # a full page: read on
+            url = body["next"]
+        answered: dict = {}
+        thread = threading.Thread(target=long_poll, args=(body["next"], answered))
+        thread.start()
+        deadline = time.monotonic() + 10
+        while feed_waits_held() < 1:
+            assert time.monotonic() < deadline, "the long-poll never waited"
+            time.sleep(0.001)
+        place()
+        committed = time.perf_counter()
+        thread.join(timeout=60)
+        assert answered["body"]["results"], "the long-poll ran out its wait instead"
+        wakes.append((answered["at"] - committed) * 1000)
+    return wakes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--burst", type=int, default=3000)
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--long-polls", type=int, default=50)
     args = parser.parse_args()
     with stack.bench_lock():
         url = stack.create_database("bench_webhooks")
@@ -190,6 +231,7 @@ def run(env: dict[str, str], args) -> None:
     client.get("/api/events/?limit=1")  # the process's first request imports and connects: not a page's cost
     gc.freeze()  # what gunicorn.conf.py's post_worker_init does in a served worker
     page_times, again_times = walk_feed(client), walk_feed(client)
+    wakes = long_poll_wakes(client, place, args.long_polls)
 
     print("| measure | figure |\n|---|---|")
     print(f"| burst: {args.burst} deliveries, {args.threads} threads | {burst_rate:.0f} deliveries/s |")
@@ -200,6 +242,8 @@ def run(env: dict[str, str], args) -> None:
           f"p95 {percentile(page_times, 0.95):.1f} ms |")  # fmt: skip
     print(f"| feed again: the same pages, read a second time | median {statistics.median(again_times):.1f} ms, "
           f"p95 {percentile(again_times, 0.95):.1f} ms |")  # fmt: skip
+    print(f"| long-poll: commit to the answer, {len(wakes)} rounds | median {statistics.median(wakes):.1f} ms, "
+          f"p95 {percentile(wakes, 0.95):.1f} ms, max {max(wakes):.1f} ms |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ Imports nothing from the project: the write side, the runtime and the API call t
 
 import re
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 # Seconds. A command takes about a millisecond; an API request a few; a drain batch up to a second.
 FAST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -23,6 +23,7 @@ WAIT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 READ_YOUR_WRITES_OUTCOMES = ("reached", "lagging")
+WAIT_KINDS = ("read-your-writes", "long-poll")  # what holds a web thread waiting (api.waits, ADR 0028)
 # What a webhook relay or the NATS relay reports per delivery attempt (their apps record them).
 WEBHOOK_OUTCOMES = (
     "delivered",
@@ -63,6 +64,12 @@ read_your_writes_wait_seconds = Histogram(
     "orders_read_your_writes_wait_seconds", "Time a query with min_position waited for the read side.",
     buckets=WAIT_BUCKETS,
 )  # fmt: skip
+waits_in_progress = Gauge(
+    "orders_waits_in_progress",
+    "Requests waiting now in a wait slot (min_position, a feed long-poll), by kind; summed over live processes.",
+    ["kind"],
+    multiprocess_mode="livesum",
+)
 consumer_batch_duration_seconds = Histogram(
     "orders_consumer_batch_duration_seconds",
     "Time one drain batch took (read, apply, checkpoint), by consumer; only batches that read events.",
@@ -129,6 +136,13 @@ def record_request(route: str, method: str, status: int, seconds: float) -> None
 def record_read_your_writes(reached: bool, seconds: float) -> None:
     read_your_writes_waits_total.labels("reached" if reached else "lagging").inc()
     read_your_writes_wait_seconds.observe(seconds)
+
+
+def record_wait_slot(kind: str, held: int) -> None:
+    """A request took (``held=1``) or gave back (``held=-1``) a wait slot of ``kind`` (one of ``WAIT_KINDS``)."""
+    if kind not in WAIT_KINDS:
+        raise ValueError(f"wait kind {kind!r} is not one of {WAIT_KINDS}")
+    _child(waits_in_progress, kind).inc(held)
 
 
 def record_batch(consumer: str, events: int, seconds: float) -> None:

@@ -7,9 +7,10 @@ import pytest
 from django.core.cache import caches
 from django.db import connections
 from django_q.conf import Conf
+from rest_framework.utils.urls import replace_query_param
 
 from api.base import QueryRateThrottle
-from api.waits import feed_waits_held, feed_waits_per_process, serve_threads
+from api.waits import feed_waits_held, feed_waits_per_process, read_your_writes_waits_held, serve_threads
 from config.rights import VIEW_EVENTS
 from orders_write.services import LineInput, order_line_add, order_line_remove, order_place
 from tests.api.conftest import client_for, make_user, same_credentials, until
@@ -40,64 +41,68 @@ def test_the_default_query_rate_is_generous_and_per_user(settings):
     assert QueryRateThrottle().parse_rate(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["queries"]) == (100, 1)
 
 
-def test_read_your_writes_waits_are_capped_per_user(projected, settings, monkeypatch, customer, sku):
+def test_read_your_writes_waits_are_capped_per_user(drain, settings, monkeypatch, customer, sku):
     """Real threads, each its own connection: the third concurrent wait of one user is refused at once."""
-    monkeypatch.setattr(Conf, "SYNC", False)  # nothing drains: every wait runs to its timeout
-    settings.READ_YOUR_WRITES_TIMEOUT = 1.5
+    monkeypatch.setattr(Conf, "SYNC", False)  # nothing drains until the test does
+    settings.READ_YOUR_WRITES_TIMEOUT = 30  # the two holders wait until the test drains
     settings.READ_YOUR_WRITES_MAX_WAITS_PER_USER = 2
     placed = order_place(customer_id=customer, lines=[LineInput(sku, 1)])
     path, query = f"/api/orders/{placed.order_id}/", {"min_position": placed.position}
     waiter, neighbour = client_for(make_user(superuser=True)), client_for(make_user(superuser=True))
-    answers: dict[str, tuple[int, float]] = {}
+    answers: dict[str, int] = {}
 
     def read(name: str, client) -> None:
         try:
-            started = time.monotonic()
-            response = same_credentials(client).get(path, query)
-            answers[name] = (response.status_code, time.monotonic() - started)
+            answers[name] = same_credentials(client).get(path, query).status_code
         finally:
             connections.close_all()
 
     holders = [threading.Thread(target=read, args=(f"wait{n}", waiter)) for n in range(2)]
     for thread in holders:
         thread.start()
-    time.sleep(0.5)  # both are waiting now
-    started = time.monotonic()
+    until(lambda: read_your_writes_waits_held() == 2)
     refused = same_credentials(waiter).get(path, query)
-    refused_after = time.monotonic() - started
+    # Answered while both still wait: had it waited too, its wait (as long as theirs, begun later)
+    # would have outlasted theirs. An order of events, not a time, so a busy machine cannot break it.
+    assert read_your_writes_waits_held() == 2, "refused at once, not after a wait"
+    settings.READ_YOUR_WRITES_TIMEOUT = 0.3
     read("neighbour", neighbour)  # another user still gets a wait of its own
+    drain()  # the read side reaches the position: the holders' waits end
     for thread in holders:
-        thread.join()
+        thread.join(timeout=60)
 
     assert_error(refused, 429, "throttled")
     assert refused["Retry-After"] == "1"
-    assert refused_after < 0.5, "refused at once, not after a wait"
-    assert answers["wait0"][0] == answers["wait1"][0] == 503  # they waited the whole timeout
-    assert answers["neighbour"][0] == 503 and answers["neighbour"][1] >= 1.4
+    assert answers["wait0"] == answers["wait1"] == 200, "they waited until the read side caught up"
+    assert answers["neighbour"] == 503, "it waited its own timeout (a 503 comes only from a wait that ran out)"
     # The slots are given back: the same user may wait again.
-    assert same_credentials(waiter).get(path, query).status_code == 503
+    again = order_place(customer_id=customer, lines=[LineInput(sku, 1)])
+    assert same_credentials(waiter).get(path, {"min_position": again.position}).status_code == 503
 
 
 @pytest.fixture
-def feed_end(transactional_db, customer) -> str:
-    """The feed's cursor at the end of the log (a long-poll from it waits), after one event at least."""
+def feed_end(transactional_db, customer, sku) -> str:
+    """The feed's cursor at the end of the log (a long-poll from it waits), after the customer and
+    the product the tests order with."""
     return client_for(make_user(VIEW_EVENTS)).get("/api/events/?limit=500").json()["next"]
 
 
-def test_long_polls_are_capped_per_user_and_per_process(feed_end, settings):
+LONG_POLL = 25  # the longest wait the feed allows
+
+
+def test_long_polls_are_capped_per_user_and_per_process(feed_end, settings, customer, sku):
     """Real threads, each its own connection: a user's third long-poll, and any long-poll once the
     process holds its cap, is refused at once; a poll that need not wait is still answered."""
     settings.FEED_MAX_WAITS_PER_USER = 2
     settings.FEED_MAX_WAITS_PER_PROCESS = 3
     first, second, third = (client_for(make_user(VIEW_EVENTS)) for _ in range(3))
-    long_poll = feed_end + "&wait=1.5"
-    answers: dict[str, tuple[int, float]] = {}
+    long_poll = feed_end + f"&wait={LONG_POLL}"
+    answers: dict[str, tuple[int, dict]] = {}
 
     def read(name: str, client) -> None:
         try:
-            started = time.monotonic()
             response = same_credentials(client).get(long_poll)
-            answers[name] = (response.status_code, time.monotonic() - started)
+            answers[name] = (response.status_code, response.json())
         finally:
             connections.close_all()
 
@@ -106,28 +111,31 @@ def test_long_polls_are_capped_per_user_and_per_process(feed_end, settings):
     for thread in holders:
         thread.start()
     until(lambda: feed_waits_held() == 3)
-    started = time.monotonic()
     over_user = same_credentials(first).get(long_poll)
     over_process = same_credentials(third).get(long_poll)
-    refused_after = time.monotonic() - started
     at_once = same_credentials(third).get(feed_end)  # wait=0: takes no slot
     from_start = same_credentials(third).get("/api/events/?wait=5&limit=1")  # events at hand: no wait either
+    # All answered while the three still wait: a refusal that waited first would have outlasted
+    # their waits (as long, begun later). An order of events, not a time.
+    assert feed_waits_held() == 3, "refused at once, not after a wait"
+    order_id = order_place(customer_id=customer, lines=[LineInput(sku, 1)]).order_id  # wakes the three
     for thread in holders:
-        thread.join()
+        thread.join(timeout=LONG_POLL + 15)
 
     for refused in (over_user, over_process):
         assert_error(refused, 429, "throttled")
         assert refused["Retry-After"] == "1"
     assert "per user" in over_user.json()["error"]["message"]
     assert "per user" not in over_process.json()["error"]["message"]
-    assert refused_after < 0.5, "refused at once, not after a wait"
     assert at_once.status_code == 200 and at_once.json()["results"] == []
     assert from_start.status_code == 200 and len(from_start.json()["results"]) == 1
-    assert [answers[f"wait{n}"][0] for n in range(3)] == [200] * 3
-    assert all(seconds >= 1.4 for _, seconds in answers.values()), "they waited the whole wait"
+    for name in ("wait0", "wait1", "wait2"):
+        status, body = answers[name]
+        assert status == 200 and order_id in [e["aggregate_id"] for e in body["results"]], "it waited for the commit"
     # The slots are given back: the same users may wait again.
-    assert same_credentials(first).get(feed_end + "&wait=0.2").status_code == 200
-    assert same_credentials(third).get(feed_end + "&wait=0.2").status_code == 200
+    short_poll = replace_query_param(answers["wait0"][1]["next"], "wait", "0.2")  # from the new end: it waits
+    assert same_credentials(first).get(short_poll).status_code == 200
+    assert same_credentials(third).get(short_poll).status_code == 200
 
 
 def test_long_polls_leave_a_thread_of_the_worker_free(feed_end, settings):
@@ -142,8 +150,9 @@ def test_long_polls_leave_a_thread_of_the_worker_free(feed_end, settings):
         serve_threads(1)
         assert feed_waits_per_process() == 0
         started = time.monotonic()
-        refused = client.get(feed_end + "&wait=5")
-        assert time.monotonic() - started < 0.5
+        refused = client.get(feed_end + f"&wait={LONG_POLL}")
+        # Generous, so a busy machine holds it: what it catches is a refusal after the whole wait (25 s).
+        assert time.monotonic() - started < 5
         assert_error(refused, 429, "throttled")
     finally:
         serve_threads(None)

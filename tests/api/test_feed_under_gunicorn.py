@@ -3,8 +3,13 @@
 gunicorn runs as a subprocess from the project directory, so it reads ``gunicorn.conf.py`` (its
 worker class and threads, and the hook that tells the API how many threads the worker has), on
 the test database (committed data: a transactional test). Four long-polls (two users, two each)
-wait on the one worker: ``/health/live`` still answers at once, one more long-poll is refused at
-once (the process's cap), and one commit answers all four promptly.
+wait on the one worker: ``/health/live`` still answers, one more long-poll is refused (the
+process's cap), both while the four still wait, and one commit answers all four promptly.
+
+The worker's ``/metrics`` says how many long-polls wait (``orders_waits_in_progress``), so the
+test knows when all four do rather than sleeping on it; "at once" is asserted as an order of
+events (answered while the four still wait), which a busy machine cannot upset. Latencies on a
+quiet machine are in ADR 0028.
 """
 
 import json
@@ -22,9 +27,13 @@ from api.tokens import api_token_issue
 from bench import stack
 from config.rights import VIEW_EVENTS
 from orders_write.services import LineInput, order_place
-from tests.api.conftest import make_user
+from tests.api.conftest import make_user, until
+from tests.observability.scraping import samples, value
 
-LONG_POLL_SECONDS = 8
+LONG_POLL_SECONDS = 25  # the longest wait the feed allows
+# A commit wakes the long-polls at the next check, about a tick (20 ms) later; the bound only
+# catches long-polls that sleep out their wait (25 s) instead, and holds on a loaded machine.
+PROMPTLY = 5.0
 
 
 @pytest.fixture
@@ -57,6 +66,11 @@ def get(url: str, token: str | None = None, timeout: float = 30) -> tuple[int, d
     return status, answer | ({"Retry-After": retry_after} if retry_after else {}), time.monotonic() - started
 
 
+def long_polls_waiting(web: str) -> float:
+    with urllib.request.urlopen(f"{web}/metrics", timeout=30) as response:
+        return value(samples(response.read().decode()), "orders_waits_in_progress", kind="long-poll")
+
+
 def test_health_answers_and_a_commit_wakes_every_long_poll_while_a_worker_holds_its_cap(web, customer, sku):
     first, second, third = (api_token_issue(user=make_user(VIEW_EVENTS))[1] for _ in range(3))
     status, page, _ = get(f"{web}/api/events/?limit=500", first)
@@ -73,21 +87,23 @@ def test_health_answers_and_a_commit_wakes_every_long_poll_while_a_worker_holds_
     waiters = [threading.Thread(target=long_poll, args=(n, (first, second)[n % 2])) for n in range(4)]
     for thread in waiters:
         thread.start()
-    time.sleep(1.0)  # all four are waiting now
-    live, _, live_seconds = get(f"{web}/health/live", timeout=5)
-    refused, refusal, refused_seconds = get(f"{end}&wait={LONG_POLL_SECONDS}", third, timeout=5)
-    still_waiting = sum(thread.is_alive() for thread in waiters)
+    until(lambda: long_polls_waiting(web) == 4, timeout=60)
+    # A health check or a refusal that had to wait for a thread would come back only once a
+    # long-poll ended (25 s): status 0 at the timeout, or the four no longer all waiting.
+    live, _, _ = get(f"{web}/health/live", timeout=LONG_POLL_SECONDS - 5)
+    refused, refusal, _ = get(f"{end}&wait={LONG_POLL_SECONDS}", third, timeout=LONG_POLL_SECONDS - 5)
+    still_waiting = (sum(thread.is_alive() for thread in waiters), long_polls_waiting(web))
     order_id = order_place(customer_id=customer, lines=[LineInput(sku=sku, quantity=1)]).order_id
     committed = time.monotonic()
     for thread in waiters:
-        thread.join(timeout=LONG_POLL_SECONDS * 5)
+        thread.join(timeout=LONG_POLL_SECONDS * 2)
 
-    assert live == 200 and live_seconds < 0.5, f"/health/live took {live_seconds:.2f} s"
-    assert refused == 429 and refused_seconds < 0.5, f"{refused} after {refused_seconds:.2f} s"
+    assert live == 200, "/health/live answered while the four waited"
+    assert refused == 429, f"{refused}: refused while the four waited"
     assert refusal["error"]["code"] == "throttled" and refusal["Retry-After"] == "1"
-    assert still_waiting == 4, "the four waited until the commit"
+    assert still_waiting == (4, 4), "the four waited until the commit"
     assert sorted(answers) == [0, 1, 2, 3]
     for number, (status, page, at) in sorted(answers.items()):
         assert status == 200
         assert [e["aggregate_id"] for e in page["results"] if e["type"] == "OrderPlaced"] == [order_id]
-        assert at - committed < 1.0, f"long-poll {number} answered {at - committed:.2f} s after the commit"
+        assert at - committed < PROMPTLY, f"long-poll {number} answered {at - committed:.2f} s after the commit"

@@ -11,9 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django_q.conf import Conf
+from prometheus_client import REGISTRY
 
+from config.databases import read_alias
+from observability.instruments import READ_YOUR_WRITES_OUTCOMES
 from orders_write.services import LineInput, order_place
 from projections.models import Checkpoint
 
@@ -43,6 +46,43 @@ def timed_get(client, path: str, params: dict):
     started = time.monotonic()
     response = client.get(path, params)
     return response, time.monotonic() - started
+
+
+@contextmanager
+def watermark_looks() -> Iterator[list[float]]:
+    """Record when each look at the watermark began (a read of the checkpoints) on this thread's connection.
+
+    A query looks once before it decides to wait, then once per poll of its wait.
+    """
+    started: list[float] = []
+
+    def record(execute, sql, params, many, context):
+        if "projection_checkpoint" in sql:
+            started.append(time.monotonic())
+        return execute(sql, params, many, context)
+
+    with connections[read_alias()].execute_wrapper(record):
+        yield started
+
+
+def assert_waited_the_timeout_and_no_longer(looks: list[float], waited: float, timeout: float) -> None:
+    """The wait ran out its ``timeout``, and ended at its first look past the deadline.
+
+    Neither bound depends on how busy the machine is: the deadline is set before the first poll
+    (``looks[1]``), and every poll but the last began before it, or the wait would have ended
+    there; a wait of another length (the 2 s default instead of the setting) fails the second.
+    """
+    assert waited >= timeout, "it waits the configured time"
+    assert len(looks) >= 2, "one look before deciding to wait, then at least one poll"
+    assert looks[-2] - looks[1] < timeout, "no poll began after the deadline but the last"
+
+
+def waits_entered() -> float:
+    """Queries of this process that entered a read-your-writes wait (the metric counts each once, as it ends)."""
+    return sum(
+        REGISTRY.get_sample_value("orders_read_your_writes_waits_total", {"outcome": outcome}) or 0.0
+        for outcome in READ_YOUR_WRITES_OUTCOMES
+    )
 
 
 def position_header(response) -> int:
@@ -110,10 +150,11 @@ def test_a_lagging_projection_is_a_503_with_retry_after_then_the_retry_succeeds(
     placed = place_over_http(clerk_client, customer, sku)
     path, params = f"/api/orders/{placed['order_id']}/", {"min_position": placed["position"]}
 
-    response, waited = timed_get(clerk_client, path, params)
+    with watermark_looks() as looks:
+        response, waited = timed_get(clerk_client, path, params)
 
     assert_lagging(response, placed["position"])
-    assert short_wait <= waited < short_wait + 1.5, "it waits the configured time, and no longer"
+    assert_waited_the_timeout_and_no_longer(looks, waited, short_wait)
 
     drain()
     retry = clerk_client.get(path, params)
@@ -126,17 +167,19 @@ def test_the_default_wait_is_about_two_seconds(clerk_client, drain, customer, sk
     drain()
     placed = place_over_http(clerk_client, customer, sku)
 
-    response, waited = timed_get(
-        clerk_client, f"/api/orders/{placed['order_id']}/", {"min_position": placed["position"]}
-    )
+    with watermark_looks() as looks:
+        response, waited = timed_get(
+            clerk_client, f"/api/orders/{placed['order_id']}/", {"min_position": placed["position"]}
+        )
 
     assert_lagging(response, placed["position"])
-    assert 1.9 <= waited < 3.0
+    assert_waited_the_timeout_and_no_longer(looks, waited, 2.0)
 
 
 @contextmanager
 def checkpoint_row_locked(projection: str) -> Iterator[None]:
-    """Hold the projection's checkpoint row lock from another connection, as a busy drainer would."""
+    """Hold the projection's checkpoint row lock from another connection, as a busy drainer would;
+    fail if anything in the block waited for it (the block then ends only when the holder gives up)."""
     locked, release, failures = threading.Event(), threading.Event(), []
 
     def hold() -> None:
@@ -147,7 +190,10 @@ def checkpoint_row_locked(projection: str) -> Iterator[None]:
                 )
                 assert cursor.fetchone() == (projection,)
                 locked.set()
-                release.wait(30)
+                # Released by the test as soon as its block ends; anything in the block that
+                # waited on this lock would have held it here until the timeout.
+                if not release.wait(30):
+                    raise AssertionError(f"the block waited on {projection}'s checkpoint lock")
         except BaseException as error:  # reported to the test below
             failures.append(error)
             locked.set()
@@ -174,11 +220,8 @@ def test_a_drain_blocked_by_a_busy_drainer_leaves_the_query_lagging_without_bloc
 
     with checkpoint_row_locked("order_views"):
         placed = place_over_http(clerk_client, customer, sku)  # its sync drain skips the locked projection
-        response, waited = timed_get(
-            clerk_client, f"/api/orders/{placed['order_id']}/", {"min_position": placed["position"]}
-        )
-        assert_lagging(response, placed["position"])
-        assert waited < short_wait + 1.5, "the query never waits on the checkpoint lock"
+        response = clerk_client.get(f"/api/orders/{placed['order_id']}/", {"min_position": placed["position"]})
+        assert_lagging(response, placed["position"])  # answered while the lock is still held: never waited on it
 
     drain()
     retry = clerk_client.get(f"/api/orders/{placed['order_id']}/", {"min_position": placed["position"]})
@@ -194,16 +237,21 @@ def test_a_position_beyond_the_head_is_a_400_at_once_everywhere(
     order_place(customer_id=customer, lines=[LineInput(sku, 2)])  # not drained: the wait path, not the fast one
     head = position_header(admin_client_api.get(f"/api/orders/{order_id}/history/"))
     beyond = head + past_the_head
+    entered = waits_entered()
 
     for path in (f"/api/orders/{order_id}/", f"/api/orders/{order_id}/history/", "/api/reports/summary/"):
-        response, took = timed_get(admin_client_api, path, {"min_position": beyond})
+        with watermark_looks() as looks:
+            response = admin_client_api.get(path, {"min_position": beyond})
         assert response.status_code == 400, response.content
         error = response.json()["error"]
         assert error["code"] == "validation_error" and set(error["details"]) == {"min_position"}
         assert str(head) in error["details"]["min_position"][0]
-        assert took < 0.1, f"{path}: {took * 1000:.0f} ms"
-    # The head itself is a position a command returned: it is waited for, as before.
-    assert_lagging(timed_get(admin_client_api, f"/api/orders/{order_id}/", {"min_position": head})[0], head)
+        assert len(looks) <= 1, f"{path}: {len(looks)} looks at the watermark: it polled"
+    assert waits_entered() == entered, "no wait was entered"
+    # The head itself is a position a command returned: it is waited for, as before (and counted).
+    with watermark_looks() as looks:
+        assert_lagging(admin_client_api.get(f"/api/orders/{order_id}/", {"min_position": head}), head)
+    assert waits_entered() == entered + 1 and len(looks) >= 2
 
 
 # --- (c) bad positions -----------------------------------------------------------------------

@@ -136,6 +136,8 @@ def test_recording_runs_no_statement():
         instruments.record_request("api:order-list", "POST", 201, 0.002)
         instruments.record_batch("order_views", 3, 0.01)
         instruments.record_read_your_writes(True, 0.01)
+        instruments.record_wait_slot("long-poll", 1)
+        instruments.record_wait_slot("long-poll", -1)
     assert len(queries) == 0
 
 

@@ -1,18 +1,26 @@
-"""End to end with the real worker on SQLite: a `qcluster` projects placed orders within a second.
+"""End to end with the real worker on SQLite: a `qcluster` projects each placed order, nudged by its command.
 
 Everything runs in child processes on a throwaway SQLite file (this test process's Django is
 connected to PostgreSQL): `migrate`, the `qcluster`, and a `shell` that places orders through
-the domain services and polls the read table with the sqlite3 module every 10 ms.
+the domain services and polls the read table with the sqlite3 module every 10 ms. The
+once-a-minute sweep is unscheduled first, so only the commands' nudges can have the worker drain
+(as in test_worker.py; the latency is measured by `python -m bench.lag`, not asserted here).
 """
 
 import json
-import statistics
 
 import pytest
 
+from projections.tasks import SWEEP_SCHEDULE_NAME
 from tests.projections.processes import Qcluster, child_env, manage
 
 ORDERS = 3
+VISIBLE_WITHIN = 30  # generous, so a busy machine holds it; without the sweep a missed nudge never projects
+
+UNSCHEDULE_THE_SWEEP = f"""
+from django_q.models import Schedule
+assert Schedule.objects.filter(name={SWEEP_SCHEDULE_NAME!r}).delete()[0] == 1
+"""
 
 PLACE_AND_WAIT = f"""
 import json, sqlite3, time
@@ -23,14 +31,14 @@ customer = customer_register(name="Ada Lovelace", email="ada@example.com").aggre
 product_add(sku="SKU-1", name="Widget", price=1250)
 reader = sqlite3.connect(settings.DATABASES["default"]["NAME"])
 for _ in range({ORDERS}):
-    started = time.monotonic()  # before the command: the delay includes its commit
+    started = time.monotonic()
     order_id = order_place(customer_id=customer, lines=[LineInput(sku="SKU-1", quantity=1)]).order_id
     visible = False
-    while not visible and time.monotonic() - started < 10:
+    while not visible and time.monotonic() - started < {VISIBLE_WITHIN}:
         visible = reader.execute("SELECT 1 FROM order_summary WHERE order_id = ?", (order_id,)).fetchone() is not None
         if not visible:
             time.sleep(0.01)
-    print("RESULT " + json.dumps({{"order_id": order_id, "visible": visible, "delay": time.monotonic() - started}}))
+    print("RESULT " + json.dumps({{"order_id": order_id, "visible": visible}}))
 """
 
 
@@ -40,9 +48,10 @@ def empty_read_tables():
 
 
 @pytest.mark.smoke
-def test_the_worker_projects_placed_orders_within_a_second_on_sqlite(tmp_path):
+def test_the_worker_projects_each_placed_order_its_command_nudges_it_for_on_sqlite(tmp_path):
     env = child_env(f"sqlite:///{tmp_path / 'w.sqlite3'}")
     manage(env, "migrate", "--noinput")
+    manage(env, "shell", "-c", UNSCHEDULE_THE_SWEEP)
     worker = Qcluster(env)
     try:
         worker.wait_until_running()
@@ -52,5 +61,3 @@ def test_the_worker_projects_placed_orders_within_a_second_on_sqlite(tmp_path):
     results = [json.loads(line.removeprefix("RESULT ")) for line in output.splitlines() if line.startswith("RESULT ")]
     assert len(results) == ORDERS, output
     assert all(result["visible"] for result in results), ("the worker never projected an order", results)
-    delays = [result["delay"] for result in results]
-    assert statistics.median(delays) < 1.0, delays

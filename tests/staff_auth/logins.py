@@ -5,7 +5,7 @@ import itertools
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
-from django_otp.oath import totp
+from django_otp.oath import hotp, totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 PASSWORD = "a-long-staff-password-42"
@@ -40,11 +40,21 @@ def add_device(user) -> TOTPDevice:
 def code(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
     """The code an authenticator app shows for ``device`` now (or ``steps_ahead`` steps of 30 s later).
 
-    A device accepts each time step once; a later login in the same 30 s uses the next step's
-    code, which the device's tolerance of one step accepts.
+    A device accepts each time step once; a later login uses ``next_code``.
     """
     device.refresh_from_db()
     return f"{totp(device.bin_key, device.step, device.t0, device.digits, drift=steps_ahead):0{device.digits}d}"
+
+
+def next_code(device: TOTPDevice) -> str:
+    """The code of the step after the last one ``device`` accepted: what a later login types.
+
+    Named by its step, not by the clock: a code used at the end of a 30 s step and checked in the
+    next leaves the device's window a step back (django-otp's drift), and "the clock's next step"
+    would then fall outside it. This one is inside the window whichever step the clock is in.
+    """
+    device.refresh_from_db()
+    return f"{hotp(device.bin_key, device.last_t + 1, device.digits):0{device.digits}d}"
 
 
 def wrong_code(device: TOTPDevice) -> str:
