@@ -5,8 +5,9 @@ A query with ``min_position`` the read side has not reached holds a worker threa
 Threads are the scarce thing, and they are a process's own, so the caps are per process: one
 user may hold at most ``READ_YOUR_WRITES_MAX_WAITS_PER_USER`` read-your-writes waits and
 ``FEED_MAX_WAITS_PER_USER`` long-polls of a process's threads, and all users together at most
-``FEED_MAX_WAITS_PER_PROCESS`` long-polls, never every thread gunicorn gave the worker
-(``serve_threads``), so the health checks and other requests always find one. A further wait is
+``READ_YOUR_WRITES_MAX_WAITS_PER_PROCESS`` and ``FEED_MAX_WAITS_PER_PROCESS``; waits of both kinds
+together never take every thread gunicorn gave the worker (``serve_threads``), so the health
+checks and other requests always find one. A further wait is
 refused at once with 429 ``throttled`` and ``Retry-After``. The counts live in memory, so they
 cost no query and cannot leak past the process; the gauge ``orders_waits_in_progress`` shows them.
 """
@@ -54,8 +55,14 @@ def read_your_writes_waits_held() -> int:
 
 
 def wait_slot(user_key: object) -> AbstractContextManager[None]:
-    """Hold one of ``user_key``'s read-your-writes wait slots for the block; raise ``Throttled`` when none is free."""
-    return _slot("read-your-writes", user_key, per_user=settings.READ_YOUR_WRITES_MAX_WAITS_PER_USER)
+    """Hold one of ``user_key``'s read-your-writes wait slots, and one of the process's, for the block;
+    raise ``Throttled`` when either is full."""
+    return _slot(
+        "read-your-writes",
+        user_key,
+        per_user=settings.READ_YOUR_WRITES_MAX_WAITS_PER_USER,
+        per_process=settings.READ_YOUR_WRITES_MAX_WAITS_PER_PROCESS,
+    )
 
 
 def feed_wait_slot(user_key: object) -> AbstractContextManager[None]:
@@ -65,11 +72,12 @@ def feed_wait_slot(user_key: object) -> AbstractContextManager[None]:
 
 
 @contextmanager
-def _slot(kind: str, user_key: object, *, per_user: int, per_process: int | None = None) -> Iterator[None]:
+def _slot(kind: str, user_key: object, *, per_user: int, per_process: int) -> Iterator[None]:
     with _lock:
         if _waiting[kind, user_key] >= per_user:
             raise Throttled(wait=1, detail=f"at most {per_user} {kind} waits per user at a time; retry shortly")
-        if per_process is not None and _in_process[kind] >= per_process:
+        every_thread_but_one = _threads is not None and sum(_in_process.values()) >= _threads - 1
+        if _in_process[kind] >= per_process or every_thread_but_one:
             raise Throttled(wait=1, detail=f"this server is holding all the {kind} waits it can; retry shortly")
         _waiting[kind, user_key] += 1
         _in_process[kind] += 1

@@ -339,6 +339,8 @@ CACHES["throttle"] = (
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "query-throttle"}
 )
 READ_YOUR_WRITES_MAX_WAITS_PER_USER = env_int("READ_YOUR_WRITES_MAX_WAITS_PER_USER", 2, minimum=1)
+# ... and all users together in one web process (ADR 0028: never every thread of a worker).
+READ_YOUR_WRITES_MAX_WAITS_PER_PROCESS = env_int("READ_YOUR_WRITES_MAX_WAITS_PER_PROCESS", 4, minimum=1)
 # Long-polls of the event feed (ADR 0028): how many one user may hold at once in one web process,
 # and how many all users together (under gunicorn never all of a worker's threads: api.waits).
 FEED_MAX_WAITS_PER_USER = env_int("FEED_MAX_WAITS_PER_USER", 2, minimum=1)

@@ -159,6 +159,54 @@ def test_long_polls_leave_a_thread_of_the_worker_free(feed_end, settings):
     assert feed_waits_per_process() == 4
 
 
+def test_read_your_writes_waits_are_capped_per_process_and_with_long_polls_leave_a_thread_free(
+    drain, settings, monkeypatch, customer, sku
+):
+    """Real threads: once the process holds its read-your-writes cap, another user's wait is refused
+    at once; and waits of both kinds together never take the worker's last thread."""
+    monkeypatch.setattr(Conf, "SYNC", False)  # nothing drains until the test does
+    settings.READ_YOUR_WRITES_TIMEOUT = 30  # the holder waits until the test drains
+    settings.READ_YOUR_WRITES_MAX_WAITS_PER_PROCESS = 1
+    placed = order_place(customer_id=customer, lines=[LineInput(sku, 1)])
+    path, query = f"/api/orders/{placed.order_id}/", {"min_position": placed.position}
+    holder, other = client_for(make_user(superuser=True)), client_for(make_user(superuser=True))
+    poller = client_for(make_user(VIEW_EVENTS))
+    feed_end = poller.get("/api/events/?limit=500").json()["next"]  # after the order: a long-poll waits
+    answers: dict[str, int] = {}
+
+    def get(name: str, client, *args) -> None:
+        try:
+            answers[name] = same_credentials(client).get(*args).status_code
+        finally:
+            connections.close_all()
+
+    waiting = threading.Thread(target=get, args=("holder", holder, path, query))
+    waiting.start()
+    until(lambda: read_your_writes_waits_held() == 1)
+    over_process = same_credentials(other).get(path, query)
+    assert read_your_writes_waits_held() == 1, "refused at once, not after a wait"
+
+    settings.READ_YOUR_WRITES_MAX_WAITS_PER_PROCESS = 4
+    try:
+        serve_threads(3)  # the one wait and one long-poll take all but the last thread
+        polling = threading.Thread(target=get, args=("poller", poller, feed_end + f"&wait={LONG_POLL}"))
+        polling.start()
+        until(lambda: feed_waits_held() == 1)
+        last_thread = same_credentials(other).get(path, query)
+        assert read_your_writes_waits_held() == 1 and feed_waits_held() == 1, "refused at once"
+    finally:
+        serve_threads(None)
+    drain()  # the read side reaches the position: the holder's wait ends
+    order_place(customer_id=customer, lines=[LineInput(sku, 1)])  # an event: the long-poll ends
+    for thread in (waiting, polling):
+        thread.join(timeout=LONG_POLL + 15)
+
+    for refused in (over_process, last_thread):
+        assert_error(refused, 429, "throttled")
+        assert "per user" not in refused.json()["error"]["message"]
+    assert answers == {"holder": 200, "poller": 200}
+
+
 def test_history_pages_walk_every_version_once(db, admin_client_api, customer, make_product):
     skus = [make_product() for _ in range(4)]
     order = order_place(customer_id=customer, lines=[LineInput(skus[0], 1)])
