@@ -6,7 +6,7 @@ Threads are the scarce thing, and they are a process's own, so the caps are per 
 user may hold at most ``READ_YOUR_WRITES_MAX_WAITS_PER_USER`` read-your-writes waits and
 ``FEED_MAX_WAITS_PER_USER`` long-polls of a process's threads, and all users together at most
 ``READ_YOUR_WRITES_MAX_WAITS_PER_PROCESS`` and ``FEED_MAX_WAITS_PER_PROCESS``; waits of both kinds
-together never take every thread gunicorn gave the worker (``serve_threads``), so the health
+together never take every thread of a threaded gunicorn worker (``serve_threads``), so the health
 checks and other requests always find one. A further wait is
 refused at once with 429 ``throttled`` and ``Retry-After``. The counts live in memory, so they
 cost no query and cannot leak past the process; the gauge ``orders_waits_in_progress`` shows them.
@@ -76,7 +76,9 @@ def _slot(kind: str, user_key: object, *, per_user: int, per_process: int) -> It
     with _lock:
         if _waiting[kind, user_key] >= per_user:
             raise Throttled(wait=1, detail=f"at most {per_user} {kind} waits per user at a time; retry shortly")
-        every_thread_but_one = _threads is not None and sum(_in_process.values()) >= _threads - 1
+        # A single-threaded worker has no thread to keep free: there a read-your-writes wait (a
+        # couple of seconds) is still served, and a long-poll never waits (``feed_waits_per_process``).
+        every_thread_but_one = _threads is not None and _threads > 1 and sum(_in_process.values()) >= _threads - 1
         if _in_process[kind] >= per_process or every_thread_but_one:
             raise Throttled(wait=1, detail=f"this server is holding all the {kind} waits it can; retry shortly")
         _waiting[kind, user_key] += 1
