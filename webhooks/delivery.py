@@ -16,13 +16,13 @@ leases behind; they run out after ``lease_seconds()`` and the deliveries are cla
 least once, always with the same ``webhook-id`` (the event id). An outcome is recorded only
 under the lease it was attempted under, so a thread that outlived its lease changes nothing.
 Retries back off exponentially with jitter for ``WEBHOOK_RETRY_FOR_SECONDS`` (3 days), then the
-delivery is parked as failed; an endpoint failing that long is disabled. See ADR 0020.
+delivery is parked as failed; an endpoint failing that long is disabled (``retry_policy``).
+See ADR 0020 and ADR 0034.
 """
 
 import http.client
 import json
 import logging
-import random
 import threading
 import time
 import uuid
@@ -35,6 +35,7 @@ from django.utils import timezone
 from config.databases import read_alias
 from observability.context import log_context
 from observability.instruments import record_webhook_delivery, record_webhook_endpoint_disabled
+from projections.runtime.backoff import Backoff
 from projections.runtime.loop import drain
 from projections.sql import bulk_set, on_postgresql
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -87,10 +88,17 @@ def lease_seconds() -> float:
     return ROUND_SECONDS + settings.WEBHOOK_DEADLINE_SECONDS + LEASE_MARGIN_SECONDS
 
 
-def backoff_seconds(attempts: int) -> float:
-    """Exponential backoff with jitter: about base * 2^(attempts-1), capped, times 0.5-1.5."""
-    delay = min(settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** min(attempts - 1, 30), MAX_BACKOFF_SECONDS)
-    return delay * random.uniform(0.5, 1.5)
+def retry_policy() -> Backoff:
+    """Base * 2^(attempts-1), capped, times 0.5-1.5, for the retry horizon since first queued.
+
+    Built per call from the settings, which tests (and a deployment's environment) set.
+    """
+    return Backoff(
+        first=settings.WEBHOOK_RETRY_BASE_SECONDS,
+        cap=MAX_BACKOFF_SECONDS,
+        jitter=0.5,
+        horizon=settings.WEBHOOK_RETRY_FOR_SECONDS,
+    )
 
 
 def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
@@ -144,10 +152,11 @@ def attempt(delivery: WebhookDelivery, endpoint: WebhookEndpoint, pool: Connecti
         with log_context(event_ids=[str(delivery.event_id)], correlation_id=_correlation_of(body)):
             logger.info("webhook delivery %s to endpoint %s: HTTP %s", delivery.event_id, endpoint.pk, status)
         return True
-    if now - delivery.first_queued_at >= timedelta(seconds=settings.WEBHOOK_RETRY_FOR_SECONDS):
+    policy = retry_policy()
+    if policy.gives_up(since=delivery.first_queued_at, now=now):
         delivery.state = WebhookDelivery.FAILED  # parked: the order's later events may flow again
     else:
-        delivery.next_attempt_at = now + timedelta(seconds=backoff_seconds(delivery.attempts))
+        delivery.next_attempt_at = policy.next_attempt(delivery.attempts, now)
     with log_context(event_ids=[str(delivery.event_id)], correlation_id=_correlation_of(body)):
         logger.info("webhook delivery %s to endpoint %s failed: %s", delivery.event_id, endpoint.pk, delivery.error)
     return False
@@ -272,7 +281,7 @@ def _record_health(endpoint: WebhookEndpoint, delivered: bool, *, using: str) ->
         return
     if endpoint.failing_since is None:
         endpoints.filter(failing_since__isnull=True).update(failing_since=now)
-    elif now - endpoint.failing_since >= timedelta(seconds=settings.WEBHOOK_RETRY_FOR_SECONDS):
+    elif retry_policy().gives_up(since=endpoint.failing_since, now=now):
         since = f"{endpoint.failing_since:%Y-%m-%d %H:%M}"
         reason = f"disabled at {now:%Y-%m-%d %H:%M} UTC: every delivery failed since {since} UTC"
         if endpoints.filter(enabled=True).update(enabled=False, disabled_reason=reason):

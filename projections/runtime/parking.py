@@ -4,13 +4,12 @@ When a batch fails, it is split by stream (one aggregate's events) and bisected 
 failing streams are isolated; everything else is applied and the checkpoint moves on. A
 failing stream is parked with its error and traceback. Its later events are held back too,
 so one order's events still apply in version order once it is released. The drain retries a
-parked stream with exponential backoff by re-reading its events from the outbox; after
-``MAX_ATTEMPTS`` it stays parked until someone runs ``retry_parked``.
+parked stream with exponential backoff (``BACKOFF``, ADR 0034) by re-reading its events from the
+outbox; after ``MAX_ATTEMPTS`` it stays parked until someone runs ``retry_parked``.
 """
 
 import traceback
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, transaction
@@ -18,11 +17,13 @@ from django.utils import timezone
 
 from projections.models import ParkedStream
 from projections.runtime.apply import apply_events
+from projections.runtime.backoff import Backoff
 from projections.runtime.consumer import Consumer, ReceiverUnavailable
 from projections.store import Position, StoredEvent, event_store
 
 MAX_ATTEMPTS = 5
-FIRST_BACKOFF_SECONDS = 2
+# 2 s, 4 s, 8 s, 16 s, then parked: the attempts bound the wait, so no cap and no jitter.
+BACKOFF = Backoff(first=2, max_attempts=MAX_ATTEMPTS)
 Stream = tuple[str, int]
 
 
@@ -79,7 +80,7 @@ def _park(consumer: Consumer, stream: Stream, first_position: int, error: Except
         error=f"{type(error).__name__}: {error}"[:2000],
         traceback="".join(traceback.format_exception(error))[-20000:],
         parked_at=now,
-        retry_at=now + timedelta(seconds=FIRST_BACKOFF_SECONDS),
+        retry_at=BACKOFF.next_attempt(1, now),
     )
 
 
@@ -106,10 +107,10 @@ def retry_due(consumer: Consumer, cursor: Any, up_to: Position, using: str) -> i
             parked.attempts += 1
             parked.error = f"{type(error).__name__}: {error}"[:2000]
             parked.traceback = "".join(traceback.format_exception(error))[-20000:]
-            if parked.attempts >= MAX_ATTEMPTS:
+            if BACKOFF.gives_up(attempts=parked.attempts):
                 parked.state, parked.retry_at = ParkedStream.PARKED, None
             else:
-                parked.retry_at = timezone.now() + timedelta(seconds=FIRST_BACKOFF_SECONDS * 2 ** (parked.attempts - 1))
+                parked.retry_at = BACKOFF.next_attempt(parked.attempts, timezone.now())
             parked.save(using=using)
         else:
             parked.delete(using=using)

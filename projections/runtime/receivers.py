@@ -2,7 +2,8 @@
 
 When a relay's ``apply`` raises ``ReceiverUnavailable`` (a bus that does not answer, say), no
 stream is at fault: the batch is rolled back, nothing is parked, and the relay waits before it
-tries again, doubling the wait after each failure up to ``MAX_BACKOFF_SECONDS``. The record
+tries again, doubling the wait after each failure up to ``MAX_BACKOFF_SECONDS`` (``BACKOFF``,
+ADR 0034); it never gives up, the relay's events wait in the outbox. The record
 lives in the shared cache, so every worker process backs off together and ``consumer_health``
 (in the web process) reports the relay as ``receiver_unavailable`` with the receiver's error.
 The first batch that goes through clears it. The events wait after the checkpoint: the relay
@@ -14,8 +15,11 @@ from dataclasses import asdict, dataclass
 
 from django.core.cache import cache
 
-FIRST_BACKOFF_SECONDS = 0.5
-MAX_BACKOFF_SECONDS = 30.0
+from projections.runtime.backoff import Backoff
+
+MAX_BACKOFF_SECONDS = 30.0  # the bus's duplicate window outlasts it (bus.config, ADR 0019)
+# No jitter: the record is shared, so every worker process already waits for the same retry_at.
+BACKOFF = Backoff(first=0.5, cap=MAX_BACKOFF_SECONDS)
 RECORD_TIMEOUT_SECONDS = 3600  # a record nobody clears (the relay removed) fades away
 
 
@@ -44,12 +48,11 @@ def report_down(name: str, error: Exception, previous: ReceiverDown | None) -> R
     """Record one more failure in a row and when to try next (exponential backoff)."""
     failures = previous.failures + 1 if previous else 1
     now = time.time()
-    wait = min(MAX_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS * 2 ** (failures - 1))
     record = ReceiverDown(
         error=f"{type(error).__name__}: {error}"[:2000],
         failures=failures,
         since=previous.since if previous else now,
-        retry_at=now + wait,
+        retry_at=now + BACKOFF.delay(failures),
     )
     cache.set(_key(name), asdict(record), timeout=RECORD_TIMEOUT_SECONDS)
     return record

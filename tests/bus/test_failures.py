@@ -20,6 +20,7 @@ from orders_write.services import LineInput, order_confirm, order_place, product
 from projections.models import ParkedStream
 from projections.runtime import parking, receivers
 from projections.runtime.apply import batches
+from projections.runtime.backoff import Backoff
 from projections.runtime.loop import drain, drain_all
 from projections.runtime.status import consumer_health
 from projections.store import START
@@ -58,8 +59,7 @@ def let_the_backoff_pass(name: str) -> None:
 def test_nats_down_backs_off_reports_its_state_parks_nothing_then_catches_up(relay_on_private_nats, monkeypatch):
     # A backoff long enough that no step below outruns it on a busy machine; the test lets it pass
     # by hand (let_the_backoff_pass) instead of sleeping.
-    monkeypatch.setattr(receivers, "FIRST_BACKOFF_SECONDS", 30.0)
-    monkeypatch.setattr(receivers, "MAX_BACKOFF_SECONDS", 600.0)
+    monkeypatch.setattr(receivers, "BACKOFF", Backoff(first=30.0, cap=600.0))
     relay, server = relay_on_private_nats
     seed_shop(tag="before", orders=3)
     assert drain("nats") > 0
