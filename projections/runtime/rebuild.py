@@ -40,6 +40,7 @@ from tqdm import tqdm
 from config.databases import read_alias
 from projections.models import Checkpoint
 from projections.runtime.apply import apply_events, batches
+from projections.runtime.backoff import Backoff
 from projections.runtime.checkpoints import ensure_checkpoints, move, position_of
 from projections.runtime.consumer import Projection
 from projections.runtime.loop import analyze
@@ -51,6 +52,7 @@ SHADOW = "__shadow"
 BUILD_BATCH = 2000
 LOCK_TIMEOUT_MS = 2000  # the longest a swap waits for a table lock (readers queue behind it meanwhile)
 SWAP_ATTEMPTS = 10
+SWAP_BACKOFF = Backoff(first=0.1, cap=2.0)  # between swap attempts whose locks timed out (ADR 0034)
 _LOCK_NOT_AVAILABLE = "55P03"
 
 
@@ -357,7 +359,7 @@ def _catch_up_and_swap(
                     f"{live.name}: the swap could not take its locks within {lock_timeout_ms} ms, {attempts} times "
                     "(a long reader or transaction holds a table). Nothing was swapped; the live tables are untouched."
                 ) from error
-            time.sleep(min(0.05 * 2**attempt, 2.0))
+            time.sleep(SWAP_BACKOFF.delay(attempt))
     raise AssertionError("unreachable")
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from projections.runtime import parking, receivers
+from projections.runtime import parking, rebuild, receivers
 from projections.runtime.backoff import Backoff
 from webhooks.delivery import MAX_BACKOFF_SECONDS, retry_policy
 
@@ -75,6 +75,7 @@ def test_nonsense_figures_are_refused(figures):
 def test_each_user_keeps_its_figures(settings):
     assert Backoff(first=2, max_attempts=parking.MAX_ATTEMPTS) == parking.BACKOFF
     assert Backoff(first=0.5, cap=receivers.MAX_BACKOFF_SECONDS) == receivers.BACKOFF
+    assert [rebuild.SWAP_BACKOFF.delay(n) for n in range(1, 8)] == [0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
     settings.WEBHOOK_RETRY_BASE_SECONDS, settings.WEBHOOK_RETRY_FOR_SECONDS = 5, 3 * 24 * 3600
     assert retry_policy() == Backoff(first=5, cap=MAX_BACKOFF_SECONDS, jitter=0.5, horizon=3 * 24 * 3600)
 
