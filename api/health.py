@@ -94,10 +94,10 @@ def _database(alias: str) -> dict:
 def _projections() -> dict:
     report = consumer_health()
     now = timezone.now()
-    heartbeats = [row["heartbeat_at"] for row in report if row["heartbeat_at"] is not None]
+    heartbeats = [row.heartbeat_at for row in report if row.heartbeat_at is not None]
     newest = max(heartbeats, default=None)
     max_age = timedelta(seconds=settings.HEALTH_HEARTBEAT_MAX_AGE)
-    worst_lag = max((row["lag_seconds"] for row in report), default=0.0)
+    worst_lag = max((row.lag_seconds for row in report), default=0.0)
     return {
         "worker": {
             "ok": newest is not None and now - newest <= max_age,
@@ -106,7 +106,7 @@ def _projections() -> dict:
         "lag": {"ok": worst_lag <= settings.HEALTH_MAX_LAG_SECONDS, "max_lag_seconds": round(worst_lag, 3)},
         # After a restore into another cluster, until every consumer has moved onto it (ADR 0017).
         "timeline": {
-            "ok": not any(row["state"] in RESTORE_STATES for row in report),
-            "restored": sorted(row["name"] for row in report if row["state"] in RESTORE_STATES),
+            "ok": not any(row.state in RESTORE_STATES for row in report),
+            "restored": sorted(row.name for row in report if row.state in RESTORE_STATES),
         },
     }

@@ -13,7 +13,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from projections.runtime.status import STATES, consumer_health
+from projections.runtime.status import ConsumerHealth, State, consumer_health
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class ConsumerCollector:
         yield from _families(health)
 
 
-def _families(health: list[dict]) -> Iterator[Metric]:
+def _families(health: list[ConsumerHealth]) -> Iterator[Metric]:
     labels = ["consumer", "kind"]
     lag_events = GaugeMetricFamily(
         "orders_consumer_lag_events", "Events the consumer has not applied yet.", labels=labels
@@ -65,15 +65,15 @@ def _families(health: list[dict]) -> Iterator[Metric]:
     head = GaugeMetricFamily("orders_outbox_head_position", "Highest committed outbox position.")
     now = timezone.now()
     for row in health:
-        key = [row["name"], row["kind"]]
-        lag_events.add_metric(key, row["lag_events"])
-        lag_seconds.add_metric(key, row["lag_seconds"])
-        applied.add_metric(key, row["events_applied"])
-        position.add_metric(key, row["position"])
-        parked.add_metric(key, row["parked"])
-        if row["heartbeat_at"] is not None:
-            heartbeat.add_metric(key, max(0.0, (now - row["heartbeat_at"]).total_seconds()))
-        for name in STATES:
-            state.add_metric([*key, name], 1 if row["state"] == name else 0)
-    head.add_metric([], health[0]["head"] if health else 0)
+        key = [row.name, row.kind]
+        lag_events.add_metric(key, row.lag_events)
+        lag_seconds.add_metric(key, row.lag_seconds)
+        applied.add_metric(key, row.events_applied)
+        position.add_metric(key, row.position)
+        parked.add_metric(key, row.parked)
+        if row.heartbeat_at is not None:
+            heartbeat.add_metric(key, max(0.0, (now - row.heartbeat_at).total_seconds()))
+        for each in State:
+            state.add_metric([*key, each.value], 1 if row.state is each else 0)
+    head.add_metric([], health[0].head if health else 0)
     yield from (lag_events, lag_seconds, applied, position, parked, heartbeat, state, head)

@@ -246,8 +246,8 @@ class Reports(Projection):
                 with connections[read_alias()].cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             compared = {self.name, *COMPARED_WITH}
-            health = [row for row in consumer_health() if row["name"] in compared]
-            if len(health) != len(compared) or any(row["lag_events"] or row["parked"] for row in health):
+            health = [row for row in consumer_health() if row.name in compared]
+            if len(health) != len(compared) or any(row.lag_events or row.parked for row in health):
                 return []
             return rollup_differences()
 

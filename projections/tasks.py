@@ -26,7 +26,7 @@ from django_q.tasks import async_task
 
 from projections.runtime.loop import drain_all
 from projections.runtime.rebuild import rebuild
-from projections.runtime.status import consumer_health
+from projections.runtime.status import State, consumer_health
 
 PENDING_KEY = "projections:drain-pending"
 PENDING_TIMEOUT_SECONDS = 5  # a lost task (worker killed before it ran) blocks nudges this long at most
@@ -59,7 +59,7 @@ def drain_task() -> dict[str, int]:
         logger.info("drained %s", applied)
     # A relay whose receiver is down waits out its backoff instead (ADR 0019); the sweep and the next
     # command's nudge bring it back.
-    behind = [row for row in consumer_health() if row["lag_events"] and row.get("state") != "receiver_unavailable"]
+    behind = [row for row in consumer_health() if row.lag_events and row.state is not State.RECEIVER_UNAVAILABLE]
     if not Conf.SYNC and behind:
         time.sleep(FOLLOW_UP_PAUSE_SECONDS)  # in sync mode the follow-up would recurse in the caller
         nudge()

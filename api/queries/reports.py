@@ -27,7 +27,7 @@ from orders_read.models import (
     ProductSalesMonth,
 )
 from projections.runtime.registry import consumers
-from projections.runtime.status import STATES, consumer_health, redact_failures
+from projections.runtime.status import State, consumer_health, redact_failures
 
 DEFAULT_RANGE_DAYS = 30
 ROLLUPS = (OrderStatusDay, OrderStatusMonth, MonthlySales, ProductSalesMonth, CustomerSalesMonth, CustomerSalesYear)
@@ -217,7 +217,7 @@ class ProjectionOutput(serializers.Serializer):
         allow_null=True, help_text="The newest parked stream's error; null unless you hold manage_projections."
     )
     state = serializers.ChoiceField(
-        choices=list(STATES),
+        choices=[state.value for state in State],
         help_text="restored: still applying what a restored database holds; unreachable_events: the database "
         "cluster was never registered, so new events cannot be read in order (README, Operations).",
     )
@@ -248,4 +248,5 @@ class ProjectionsApi(ReportApi):
         tags=["reports"],
     )
     def get(self, request):
-        return Response({"results": redact_failures(consumer_health(), request.user), "next": None})
+        rows = redact_failures(consumer_health(), request.user)
+        return Response({"results": [row.as_dict() for row in rows], "next": None})

@@ -13,24 +13,24 @@ from django.utils import timezone
 
 from orders_read.models import CustomerSales, CustomerStats, DailySales, OrderSummary, ProductSales
 from projections.runtime.registry import owners_of
-from projections.runtime.status import consumer_health
+from projections.runtime.status import ConsumerHealth, State, consumer_health
 from projections.runtime.watermark import watermark
 
 # The tables the dashboard reads; the projections that own them are asked of the registry.
 DASHBOARD_TABLES = (OrderSummary, DailySales, ProductSales, CustomerSales, CustomerStats)
 
 STATE_LABELS = {
-    "idle": "Up to date",
-    "catching_up": "Catching up",
-    "stuck": "Stuck",
-    "parked": "Parked streams",
-    "restored": "Restored: catching up",
-    "unreachable_events": "Events unreachable",
-    "receiver_unavailable": "Receiver unavailable",  # a relay's NATS or webhook side is down (ADR 0019)
+    State.IDLE: "Up to date",
+    State.CATCHING_UP: "Catching up",
+    State.STUCK: "Stuck",
+    State.PARKED: "Parked streams",
+    State.RESTORED: "Restored: catching up",
+    State.UNREACHABLE_EVENTS: "Events unreachable",
+    State.RECEIVER_UNAVAILABLE: "Receiver unavailable",  # a relay's NATS or webhook side is down (ADR 0019)
 }
 STATE_TONES = {
-    "idle": "good", "catching_up": "neutral", "stuck": "bad", "parked": "bad", "restored": "bad",
-    "unreachable_events": "bad", "receiver_unavailable": "bad",
+    State.IDLE: "good", State.CATCHING_UP: "neutral", State.STUCK: "bad", State.PARKED: "bad",
+    State.RESTORED: "bad", State.UNREACHABLE_EVENTS: "bad", State.RECEIVER_UNAVAILABLE: "bad",
 }  # fmt: skip
 
 
@@ -63,13 +63,13 @@ def freshness() -> Freshness:
     return Freshness(position=position, as_of=as_of, lag_events=lag_events, projections=rows)
 
 
-def _presented(row: dict[str, Any], now: datetime) -> dict[str, Any]:
-    heartbeat = row["heartbeat_at"]
+def _presented(row: ConsumerHealth, now: datetime) -> dict[str, Any]:
+    heartbeat = row.heartbeat_at
     return {
-        **row,
-        "state_label": STATE_LABELS.get(row["state"], row["state"]),
-        "state_tone": STATE_TONES.get(row["state"], "neutral"),
-        "lag_seconds_text": _duration(row["lag_seconds"]),
+        **row.as_dict(),
+        "state_label": STATE_LABELS[row.state],
+        "state_tone": STATE_TONES[row.state],
+        "lag_seconds_text": _duration(row.lag_seconds),
         "heartbeat_age": _duration((now - heartbeat).total_seconds()) + " ago" if heartbeat else "never",
     }
 

@@ -20,19 +20,22 @@ from django_q.tasks import async_task
 from projections.admin.access import ViewOnlyAdmin, can_manage
 from projections.models import ProjectionHealth
 from projections.runtime.registry import consumers
-from projections.runtime.status import HEARTBEAT_FRESH_FOR, consumer_health
+from projections.runtime.status import HEARTBEAT_FRESH_FOR, State, consumer_health
 
 STATES = {
-    "idle": ("Idle", "every event applied"),
-    "catching_up": ("Catching up", "events waiting, and a drainer is at work"),
-    "stuck": ("Stuck", f"events waiting, and no heartbeat for {int(HEARTBEAT_FRESH_FOR.total_seconds())} s"),
-    "parked": ("Parked", "caught up except for parked streams, which need staff"),
-    "receiver_unavailable": (
+    State.IDLE: ("Idle", "every event applied"),
+    State.CATCHING_UP: ("Catching up", "events waiting, and a drainer is at work"),
+    State.STUCK: ("Stuck", f"events waiting, and no heartbeat for {int(HEARTBEAT_FRESH_FOR.total_seconds())} s"),
+    State.PARKED: ("Parked", "caught up except for parked streams, which need staff"),
+    State.RECEIVER_UNAVAILABLE: (
         "Receiver unavailable",
         "a relay's receiver (the event bus, say) is down: retrying with backoff, nothing skipped",
     ),
-    "restored": ("Restored", "the database was restored into another cluster; applying what it holds, then new events"),
-    "unreachable_events": (
+    State.RESTORED: (
+        "Restored",
+        "the database was restored into another cluster; applying what it holds, then new events",
+    ),
+    State.UNREACHABLE_EVENTS: (
         "Events unreachable",
         "this database cluster was never registered: new events cannot be read in order (see the README)",
     ),
@@ -55,12 +58,17 @@ class ProjectionHealthAdmin(ViewOnlyAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        rows = consumer_health()
         parked_url = reverse("admin:projections_parkedstream_changelist")
-        for row in rows:
-            row["state_label"], row["state_help"] = STATES.get(row["state"], (row["state"], ""))
-            row["parked_url"] = f"{parked_url}?projection__exact={row['name']}"
-            row["rebuild_url"] = reverse("admin:projections_projectionhealth_rebuild", args=[row["name"]])
+        rows = [
+            {
+                **health.as_dict(),
+                "state_label": STATES[health.state][0],
+                "state_help": STATES[health.state][1],
+                "parked_url": f"{parked_url}?projection__exact={health.name}",
+                "rebuild_url": reverse("admin:projections_projectionhealth_rebuild", args=[health.name]),
+            }
+            for health in consumer_health()
+        ]
         context = {
             **self.admin_site.each_context(request),
             "title": "Projection health",

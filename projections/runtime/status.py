@@ -11,7 +11,9 @@ Cost: one query each for the checkpoints, the parked streams, the head, the time
 consumer's lag together (and a cache read per relay), however many consumers there are (ADR 0024).
 """
 
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from django.utils import timezone
@@ -31,12 +33,50 @@ HEARTBEAT_FRESH_FOR = timedelta(seconds=60)
 # Lag is counted up to this many events (per timeline span): enough to tell "a little behind" from
 # "far behind", and it bounds the cost of every /health/ready and /api/projections/ (ADR 0023).
 LAG_COUNT_LIMIT = 10_000
-STATES = ("idle", "catching_up", "stuck", "parked", "receiver_unavailable", "restored", "unreachable_events")
-RESTORE_STATES = ("restored", "unreachable_events")  # loud: never "up to date" while these hold
 
 
-def consumer_health() -> list[dict[str, Any]]:
-    """Return one dict per consumer: kind, position, timeline, head, lag, counters, heartbeat and state."""
+class State(StrEnum):
+    """Where a consumer stands; the one list of states (the API, ``/metrics``, the admin and the dashboard
+    name them by their values, so a value never changes)."""
+
+    IDLE = "idle"
+    CATCHING_UP = "catching_up"
+    STUCK = "stuck"
+    PARKED = "parked"
+    RECEIVER_UNAVAILABLE = "receiver_unavailable"
+    RESTORED = "restored"
+    UNREACHABLE_EVENTS = "unreachable_events"
+
+
+RESTORE_STATES = frozenset({State.RESTORED, State.UNREACHABLE_EVENTS})  # loud: never "up to date" while these hold
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumerHealth:
+    """One consumer's status. Fields are in the order the API and ``projection_status --json`` print them."""
+
+    name: str
+    kind: str
+    position: int
+    timeline: int
+    current_timeline: int
+    head: int
+    lag_events: int
+    lag_seconds: float
+    events_applied: int
+    last_applied_at: datetime | None
+    heartbeat_at: datetime | None
+    parked: int
+    last_error: str | None
+    state: State
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the fields as a dict in field order, the state as its plain string: the JSON shape."""
+        return {field.name: getattr(self, field.name) for field in fields(self)} | {"state": self.state.value}
+
+
+def consumer_health() -> list[ConsumerHealth]:
+    """Return one status per consumer: kind, position, timeline, head, lag, counters, heartbeat and state."""
     now = timezone.now()
     using = read_alias()
     checkpoints = {checkpoint.projection: checkpoint for checkpoint in Checkpoint.objects.using(using).all()}
@@ -61,45 +101,45 @@ def consumer_health() -> list[dict[str, Any]]:
         on_newest = newest is None or checkpoint.timeline >= newest.id
         down = receivers.down(name) if consumer.kind == RELAY else None  # its receiver's own trouble
         if not registered:
-            state = "unreachable_events"
+            state = State.UNREACHABLE_EVENTS
         elif not on_newest:
-            state = "restored"
+            state = State.RESTORED
         elif down is not None:
-            state = "receiver_unavailable"
+            state = State.RECEIVER_UNAVAILABLE
         else:
             state = _state(lag_events, len(parked.get(name, [])), checkpoint.heartbeat_at, now)
         report.append(
-            {
-                "name": name,
-                "kind": consumer.kind,
-                "position": checkpoint.last_position,
-                "timeline": checkpoint.timeline,
-                "current_timeline": newest.id if newest else 1,
-                "head": head,
-                "lag_events": lag_events,
-                "lag_seconds": max(0.0, (now - aware(oldest)).total_seconds()) if oldest else 0.0,
-                "events_applied": checkpoint.events_applied,
-                "last_applied_at": checkpoint.last_applied_at,
-                "heartbeat_at": checkpoint.heartbeat_at,
-                "parked": len(parked.get(name, [])),
-                "last_error": down.error if down else parked[name][-1] if name in parked else None,
-                "state": state,
-            }
+            ConsumerHealth(
+                name=name,
+                kind=consumer.kind,
+                position=checkpoint.last_position,
+                timeline=checkpoint.timeline,
+                current_timeline=newest.id if newest else 1,
+                head=head,
+                lag_events=lag_events,
+                lag_seconds=max(0.0, (now - aware(oldest)).total_seconds()) if oldest else 0.0,
+                events_applied=checkpoint.events_applied,
+                last_applied_at=checkpoint.last_applied_at,
+                heartbeat_at=checkpoint.heartbeat_at,
+                parked=len(parked.get(name, [])),
+                last_error=down.error if down else parked[name][-1] if name in parked else None,
+                state=state,
+            )
         )
     return report
 
 
-def _state(lag_events: int, parked: int, heartbeat_at: datetime | None, now: datetime) -> str:
+def _state(lag_events: int, parked: int, heartbeat_at: datetime | None, now: datetime) -> State:
     if lag_events == 0:
-        return "parked" if parked else "idle"
+        return State.PARKED if parked else State.IDLE
     if heartbeat_at is not None and now - heartbeat_at <= HEARTBEAT_FRESH_FOR:
-        return "catching_up"
-    return "stuck"
+        return State.CATCHING_UP
+    return State.STUCK
 
 
-def redact_failures(report: list[dict[str, Any]], user: Any) -> list[dict[str, Any]]:
+def redact_failures(report: list[ConsumerHealth], user: Any) -> list[ConsumerHealth]:
     """Blank ``last_error`` unless ``user`` holds ``manage_projections``: an error can quote the data
     that failed, so only those who may retry or skip a parked stream read it (ADR 0022)."""
     if user.has_perm(MANAGE_PROJECTIONS):
         return report
-    return [{**row, "last_error": None} for row in report]
+    return [replace(row, last_error=None) for row in report]

@@ -41,8 +41,8 @@ def verify(name: str) -> list[str]:
     projection = projections()[name]
     ensure_checkpoints([name])
     differences = _compare_with_replay(projection)
-    health = next(row for row in consumer_health() if row["name"] == name)
-    return differences + projection.write_side_differences(caught_up=health["lag_events"] == 0 and not health["parked"])
+    health = next(row for row in consumer_health() if row.name == name)
+    return differences + projection.write_side_differences(caught_up=health.lag_events == 0 and not health.parked)
 
 
 def parked(name: str) -> dict[tuple[str, int], int]:

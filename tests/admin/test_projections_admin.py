@@ -64,8 +64,8 @@ def drain_fully(name: str, *, within: float = 30.0) -> None:
     deadline = time.monotonic() + within
     while True:
         drain(name)
-        (row,) = [row for row in consumer_health() if row["name"] == name]
-        if row["lag_events"] == 0:
+        (row,) = [row for row in consumer_health() if row.name == name]
+        if row.lag_events == 0:
             return
         assert time.monotonic() < deadline, f"{name} still lags {row['lag_events']} event(s)"
         time.sleep(0.2)

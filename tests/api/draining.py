@@ -20,7 +20,7 @@ def drain_settled(timeout: float = SETTLE_TIMEOUT_SECONDS) -> dict[str, int]:
     applied: Counter[str] = Counter()
     while True:
         applied.update(drain_all())
-        lagging = {row["name"]: row["lag_events"] for row in consumer_health() if row["lag_events"]}
+        lagging = {row.name: row.lag_events for row in consumer_health() if row.lag_events}
         if not lagging:
             return dict(applied)
         if time.monotonic() > deadline:

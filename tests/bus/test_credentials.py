@@ -18,7 +18,7 @@ from bus.client import connect
 from bus.config import bus
 from config.rights import MANAGE_PROJECTIONS, VIEW_REPORTS
 from projections.runtime.loop import drain
-from projections.runtime.status import consumer_health
+from projections.runtime.status import ConsumerHealth, consumer_health
 from tests.admin.staff import login
 from tests.api.conftest import client_for, make_user
 from tests.bus.certificates import make_certificates
@@ -32,8 +32,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "s3cret-Pa55word"
 
 
-def health(name: str) -> dict:
-    return next(row for row in consumer_health() if row["name"] == name)
+def health(name: str) -> ConsumerHealth:
+    return next(row for row in consumer_health() if row.name == name)
 
 
 @pytest.fixture
@@ -79,8 +79,8 @@ def test_when_tls_is_required_a_server_that_does_not_offer_it_never_gets_the_pas
     assert PASSWORD.encode() not in fake_nats.received
     assert b"CONNECT" not in fake_nats.received  # not a byte of the protocol in clear
     row = health("nats")
-    assert row["state"] == "receiver_unavailable" and row["lag_events"] > 0  # nothing published, nothing skipped
-    assert refusal in row["last_error"] and PASSWORD not in row["last_error"], row["last_error"]
+    assert row.state == "receiver_unavailable" and row.lag_events > 0  # nothing published, nothing skipped
+    assert refusal in row.last_error and PASSWORD not in row.last_error, row.last_error
     if bus_settings.get("NATS_TLS_HANDSHAKE_FIRST"):
         assert fake_nats.received.startswith(b"\x16\x03")  # a TLS ClientHello, nothing else
 
@@ -176,8 +176,8 @@ def test_the_urls_password_appears_in_no_log_line_error_api_answer_or_admin_page
     assert drain("nats") == 0
 
     row = health("nats")
-    assert row["state"] == "receiver_unavailable"
-    assert f"NATS at nats://127.0.0.1:{dead},tls://127.0.0.1:{dead}: cannot connect" in row["last_error"]
+    assert row.state == "receiver_unavailable"
+    assert f"NATS at nats://127.0.0.1:{dead},tls://127.0.0.1:{dead}: cannot connect" in row.last_error
     logged = caplog.text + "".join(str(record.args) for record in caplog.records)
     assert "nats relay connected to nats://127.0.0.1:4222" in logged
     api = client_for(make_user(VIEW_REPORTS, MANAGE_PROJECTIONS)).get("/api/projections/")
@@ -188,6 +188,6 @@ def test_the_urls_password_appears_in_no_log_line_error_api_answer_or_admin_page
     assert admin_page.status_code == 200 and "cannot connect" in admin_page.content.decode()
     assert dashboard.status_code == 200 and "cannot connect" in dashboard.content.decode()
     pages = (api.content.decode(), admin_page.content.decode(), dashboard.content.decode())
-    for shown in (row["last_error"], logged, *pages):
+    for shown in (row.last_error, logged, *pages):
         assert PASSWORD not in shown
         assert "relayuser" not in shown

@@ -22,7 +22,7 @@ from projections.runtime import parking, receivers
 from projections.runtime.apply import batches
 from projections.runtime.backoff import Backoff
 from projections.runtime.loop import drain, drain_all
-from projections.runtime.status import consumer_health
+from projections.runtime.status import ConsumerHealth, consumer_health
 from projections.store import START
 from tests.bus.conftest import stream_messages, use_bus
 from tests.bus.shop import seed_shop
@@ -30,8 +30,8 @@ from tests.bus.shop import seed_shop
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def health(name: str) -> dict:
-    return next(row for row in consumer_health() if row["name"] == name)
+def health(name: str) -> ConsumerHealth:
+    return next(row for row in consumer_health() if row.name == name)
 
 
 def outbox_ids(relay) -> list[str]:
@@ -70,10 +70,10 @@ def test_nats_down_backs_off_reports_its_state_parks_nothing_then_catches_up(rel
     assert applied["nats"] == 0
     assert applied["order_views"] > 0 and applied["sales"] > 0  # the projections are unaffected
     row = health("nats")
-    assert row["state"] == "receiver_unavailable"
-    assert "NATS at" in row["last_error"] and row["lag_events"] > 0
+    assert row.state == "receiver_unavailable"
+    assert "NATS at" in row.last_error and row.lag_events > 0
     assert not ParkedStream.objects.using(read_alias()).exists()  # not any stream's fault
-    assert {health(name)["state"] for name in ("order_views", "sales")} == {"idle"}
+    assert {health(name).state for name in ("order_views", "sales")} == {"idle"}
 
     first = receivers.down("nats")
     assert first.failures == 1 and first.retry_at - first.since == pytest.approx(30.0)
@@ -90,7 +90,7 @@ def test_nats_down_backs_off_reports_its_state_parks_nothing_then_catches_up(rel
     let_the_backoff_pass("nats")
     assert drain("nats") > 0
     assert receivers.down("nats") is None
-    assert health("nats")["state"] == "idle"
+    assert health("nats").state == "idle"
     assert [m.headers[MSG_ID] for m in stream_messages()] == outbox_ids(relay)  # every event, once, in order
 
 
@@ -134,8 +134,8 @@ def test_a_message_jetstream_refuses_parks_that_order_only(nats_relay, customer,
     delivered_orders = [e for e in _order_events() if e.aggregate_id != big]
     assert {str(e.event_id) for e in delivered_orders} <= {msg_id for _, msg_id in landed}
     assert not any(e.aggregate_id == big for e in _order_events() if str(e.event_id) in dict(landed).values())
-    assert health("nats")["state"] == "parked"
-    assert all(health(name)["parked"] == 0 for name in ("order_views", "sales"))
+    assert health("nats").state == "parked"
+    assert all(health(name).parked == 0 for name in ("order_views", "sales"))
 
     order_confirm(order_id=big)  # held back behind the parked event, in version order
     parking.release(projection="nats", order_id=big, using=read_alias())
@@ -164,7 +164,7 @@ def test_the_relay_refuses_a_stream_whose_duplicate_window_is_too_short(nats_rel
 
     assert drain("nats") == 0
     row = health("nats")
-    assert row["state"] == "receiver_unavailable"
-    assert "duplicate window (30 s)" in row["last_error"] and "nats_setup" in row["last_error"]
+    assert row.state == "receiver_unavailable"
+    assert "duplicate window (30 s)" in row.last_error and "nats_setup" in row.last_error
     assert not ParkedStream.objects.using(read_alias()).exists()
     assert stream_messages() == []

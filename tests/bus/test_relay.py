@@ -57,8 +57,8 @@ def test_every_event_of_a_seeded_shop_lands_once_in_commit_order(nats_relay):
         versions.setdefault((event["aggregate_type"], event["aggregate_id"]), []).append(event["aggregate_version"])
     assert all(v == list(range(1, len(v) + 1)) for v in versions.values()), versions
     assert {kind for kind, _ in versions} == {"customer", "product", "order"}
-    health = next(row for row in consumer_health() if row["name"] == "nats")
-    assert (health["kind"], health["state"], health["lag_events"]) == ("relay", "idle", 0)
+    health = next(row for row in consumer_health() if row.name == "nats")
+    assert (health.kind, health.state, health.lag_events) == ("relay", "idle", 0)
 
 
 def nats_relay_prefix() -> str:

@@ -18,7 +18,7 @@ from orders_read.dashboard.freshness import STATE_LABELS, STATE_TONES
 from orders_read.dashboard.range import today_utc
 from orders_write.clock import frozen_at
 from orders_write.services import LineInput, order_cancel, order_confirm, order_place
-from projections.runtime.status import STATES
+from projections.runtime.status import State
 from tests.dashboard.conftest import logged_in, make_user
 
 TODAY = today_utc()
@@ -172,5 +172,5 @@ def test_the_series_days_read_as_the_date_filter_would_write_them(by_month, iso,
 
 
 def test_every_consumer_state_has_a_label_and_a_tone():
-    assert set(STATE_LABELS) == set(STATES) == set(STATE_TONES)
+    assert set(STATE_LABELS) == set(State) == set(STATE_TONES)
     assert STATE_TONES["receiver_unavailable"] == "bad"

@@ -18,6 +18,7 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from observability import instruments
 from observability.collector import _families
+from projections.runtime.status import ConsumerHealth, State
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
@@ -50,8 +51,11 @@ def exported_samples() -> set[str]:
     for metric in vars(instruments).values():
         if isinstance(metric, MetricWrapperBase):
             names |= {metric._name + suffix for suffix in _SUFFIXES[metric._type]}
-    row = {"name": "c", "kind": "projection", "lag_events": 0, "lag_seconds": 0.0, "events_applied": 0, "position": 0,
-           "parked": 0, "heartbeat_at": None, "state": "idle", "head": 0}  # fmt: skip
+    row = ConsumerHealth(
+        name="c", kind="projection", position=0, timeline=1, current_timeline=1, head=0, lag_events=0,
+        lag_seconds=0.0, events_applied=0, last_applied_at=None, heartbeat_at=None, parked=0, last_error=None,
+        state=State.IDLE,
+    )  # fmt: skip
     for family in _families([row]):
         names |= {family.name + suffix for suffix in _SUFFIXES[family.type]}
     names.add("orders_consumer_status_up")

@@ -55,7 +55,7 @@ def test_idle_workers_export_no_span_and_a_batch_that_did_work_is_traced(project
         )  # fmt: skip
     try:
         worker.wait_until_running()
-        wait_for(lambda: not any(row["lag_events"] for row in consumer_health()), "the fixtures' events drained")
+        wait_for(lambda: not any(row.lag_events for row in consumer_health()), "the fixtures' events drained")
         wait_for(lambda: settled(receiver), "the start-up's spans exported")  # start-up is not idling
         before = len(receiver.received())
         time.sleep(IDLE_SECONDS)

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from observability import instruments
 from projections.runtime.registry import consumers
-from projections.runtime.status import STATES
+from projections.runtime.status import State
 from tests.observability.scraping import samples, unbounded_labels, value
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_every_consumer_has_its_lag_state_and_parked_gauges(client, customer, sk
             assert (family, frozenset({("consumer", name), ("kind", consumer.kind)})) in found, (family, name)
         states = {dict(labels)["state"]: v for (n, labels), v in found.items()
                   if n == "orders_consumer_state" and dict(labels)["consumer"] == name}  # fmt: skip
-        assert set(states) == set(STATES)
+        assert set(states) == set(State)
         assert sum(states.values()) == 1
     assert value(found, "orders_outbox_head_position") >= 1  # the fixtures' customer and product
 

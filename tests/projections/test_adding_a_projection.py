@@ -14,7 +14,7 @@ from orders_write.services import LineInput, order_cancel, order_confirm, order_
 from projections.models import ParkedStream
 from projections.runtime.loop import drain_all
 from projections.runtime.rebuild import rebuild
-from projections.runtime.status import consumer_health
+from projections.runtime.status import ConsumerHealth, consumer_health
 from projections.runtime.verify import verify
 from tests.projections import toy
 
@@ -36,8 +36,8 @@ def statuses() -> dict[int, str]:
     return dict(toy.ToyOrderStatus.objects.values_list("order_id", "status"))
 
 
-def state() -> dict:
-    return next(row for row in consumer_health() if row["name"] == "toy_status")
+def state() -> ConsumerHealth:
+    return next(row for row in consumer_health() if row.name == "toy_status")
 
 
 def test_a_new_projection_is_drained_parked_verified_rebuilt_and_shown(toy_projection, customer, sku, admin_client):
@@ -49,7 +49,7 @@ def test_a_new_projection_is_drained_parked_verified_rebuilt_and_shown(toy_proje
     drain_all()
     assert statuses() == {placed[0]: "CONFIRMED", placed[1]: "PENDING"}
     assert ParkedStream.objects.get(projection="toy_status").aggregate_id == placed[2]
-    assert state()["state"] == "parked" and state()["parked"] == 1
+    assert state().state == "parked" and state().parked == 1
     page = admin_client.get(reverse("admin:projections_projectionhealth_changelist"))
     assert page.status_code == 200 and "toy_status" in page.content.decode()
 
@@ -57,7 +57,7 @@ def test_a_new_projection_is_drained_parked_verified_rebuilt_and_shown(toy_proje
     call_command("retry_parked", projection="toy_status")
     drain_all()
     assert statuses() == {placed[0]: "CONFIRMED", placed[1]: "PENDING", placed[2]: "CANCELLED"}
-    assert state()["state"] == "idle" and state()["lag_events"] == 0
+    assert state().state == "idle" and state().lag_events == 0
     assert verify("toy_status") == []
 
     with connection.cursor() as cursor:

@@ -17,14 +17,14 @@ from projections.runtime.checkpoints import position_of
 from projections.runtime.consumer import RELAY
 from projections.runtime.loop import drain
 from projections.runtime.registry import consumers
-from projections.runtime.status import LAG_COUNT_LIMIT, consumer_health
+from projections.runtime.status import LAG_COUNT_LIMIT, ConsumerHealth, consumer_health
 from projections.store import event_store
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def health(name: str = "order_views") -> dict:
-    (row,) = [row for row in consumer_health() if row["name"] == name]
+def health(name: str = "order_views") -> ConsumerHealth:
+    (row,) = [row for row in consumer_health() if row.name == name]
     return row
 
 
@@ -45,44 +45,44 @@ def test_lag_before_and_after_draining(customer, sku):
     place_and_confirm(customer, sku)
 
     before = health()
-    assert before["lag_events"] == 5
-    assert before["lag_seconds"] >= 300
-    assert (before["position"], before["head"], before["events_applied"]) == (0, head(), 0)
-    assert before["last_applied_at"] is None and before["heartbeat_at"] is None
-    assert before["state"] == "stuck", "events waiting and no drainer has ever run"
-    assert before["parked"] == 0
+    assert before.lag_events == 5
+    assert before.lag_seconds >= 300
+    assert (before.position, before.head, before.events_applied) == (0, head(), 0)
+    assert before.last_applied_at is None and before.heartbeat_at is None
+    assert before.state == "stuck", "events waiting and no drainer has ever run"
+    assert before.parked == 0
 
     drain("order_views")
 
     after = health()
-    assert (after["lag_events"], after["lag_seconds"], after["state"]) == (0, 0.0, "idle")
-    assert after["position"] == after["head"] == head()
-    assert after["events_applied"] == 5
-    assert after["heartbeat_at"] is not None and after["last_applied_at"] == after["heartbeat_at"]
+    assert (after.lag_events, after.lag_seconds, after.state) == (0, 0.0, "idle")
+    assert after.position == after.head == head()
+    assert after.events_applied == 5
+    assert after.heartbeat_at is not None and after.last_applied_at == after.heartbeat_at
 
 
 def test_state_moves_from_idle_to_catching_up_to_stuck(customer, sku):
     drain("order_views")
-    assert health()["state"] == "idle"
+    assert health().state == "idle"
 
     place_and_confirm(customer, sku)
     row = health()
-    assert (row["lag_events"], row["state"]) == (2, "catching_up")
-    assert row["lag_seconds"] > 0
+    assert (row.lag_events, row.state) == (2, "catching_up")
+    assert row.lag_seconds > 0
 
     Checkpoint.objects.filter(projection="order_views").update(heartbeat_at=timezone.now() - timedelta(seconds=61))
-    assert health()["state"] == "stuck"
+    assert health().state == "stuck"
 
     drain("order_views")
-    assert health()["state"] == "idle"
+    assert health().state == "idle"
 
 
 def test_events_of_other_types_are_not_lag(make_product):
     drain("order_views")
     make_product()  # ProductAdded moves the head, not the order_views lag
     row = health()
-    assert row["head"] > row["position"]
-    assert (row["lag_events"], row["state"]) == (0, "idle")
+    assert row.head > row.position
+    assert (row.lag_events, row.state) == (0, "idle")
 
 
 def test_every_projection_is_reported_at_a_fixed_cost(customer, sku):
@@ -91,7 +91,7 @@ def test_every_projection_is_reported_at_a_fixed_cost(customer, sku):
     consumer_health()  # a connection reads the outbox's timelines once (ADR 0017)
     with CaptureQueriesContext(connection) as queries:
         report = consumer_health()
-    assert [row["name"] for row in report] == list(consumers())
+    assert [row.name for row in report] == list(consumers())
     # Checkpoints, parked streams, head, every consumer's lag in one statement (ADR 0024), and each
     # relay's receiver-down record (a shared-cache read: a statement with the database cache).
     relays = sum(consumer.kind == RELAY for consumer in consumers().values())
@@ -114,7 +114,7 @@ def test_the_grouped_lag_equals_each_consumers_own(customer, sku):
         )[0]
         for name, consumer in consumers().items()
     }
-    grouped = {row["name"]: row["lag_events"] for row in consumer_health()}
+    grouped = {row.name: row.lag_events for row in consumer_health()}
     assert grouped == each
     assert grouped["order_views"] == 2 and len(set(grouped.values())) > 1, grouped
 
@@ -128,7 +128,7 @@ def test_the_command_prints_json_that_matches(customer, sku):
     call_command("projection_status", "--json", stdout=out)
 
     printed = json.loads(out.getvalue())
-    expected = consumer_health()
+    expected = [row.as_dict() for row in consumer_health()]
     assert [row["name"] for row in printed] == [row["name"] for row in expected]
     for row, want in zip(printed, expected, strict=True):
         for moment in ("heartbeat_at", "last_applied_at"):

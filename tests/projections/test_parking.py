@@ -135,9 +135,9 @@ def test_status_reports_parked_streams_and_their_error(customer, sku, poison):
     bad = place(customer, sku)
     poison(bad)
     drain("order_views")
-    health = next(row for row in consumer_health() if row["name"] == "order_views")
-    assert (health["parked"], health["state"]) == (1, "parked")
-    assert "poisoned order" in health["last_error"]
+    health = next(row for row in consumer_health() if row.name == "order_views")
+    assert (health.parked, health.state) == (1, "parked")
+    assert "poisoned order" in health.last_error
 
 
 def test_verify_holds_a_parked_stream_back_as_the_drain_does_and_names_it(customer, sku, poison, capsys):

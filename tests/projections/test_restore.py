@@ -79,17 +79,17 @@ def test_orders_placed_after_a_restore_into_another_cluster_are_projected_once(c
         assert (now_txid < source_txid) if epoch == 0 else (now_txid > source_txid)  # the drill's premise
         after = place(customer, sku, 8)
 
-        states = {row["name"]: row for row in consumer_health()}
-        assert {row["state"] for row in states.values()} == {"restored"}, states
-        assert all(row["lag_events"] >= 9 for row in states.values()), states  # 8 placed + 1 confirmed
+        states = {row.name: row for row in consumer_health()}
+        assert {row.state for row in states.values()} == {"restored"}, states
+        assert all(row.lag_events >= 9 for row in states.values()), states  # 8 placed + 1 confirmed
         ready = admin_client.get("/health/ready")
         assert ready.status_code == 503 and ready.json()["checks"]["timeline"]["ok"] is False, ready.json()
 
         drain_all()
 
-        states = {row["name"]: row for row in consumer_health()}
-        assert {(row["state"], row["lag_events"]) for row in states.values()} == {("idle", 0)}, states
-        assert all(row["timeline"] == row["current_timeline"] > 1 for row in states.values())
+        states = {row.name: row for row in consumer_health()}
+        assert {(row.state, row.lag_events) for row in states.values()} == {("idle", 0)}, states
+        assert all(row.timeline == row.current_timeline > 1 for row in states.values())
         assert admin_client.get("/health/ready").json()["checks"]["timeline"] == {"ok": True, "restored": []}
         summaries = list(OrderSummary.objects.filter(customer_id=customer).values_list("order_id", "version"))
         assert sorted(summaries) == sorted([(before[0], 2), *((o, 1) for o in before[1:]), (after[0], 2)]

@@ -1,5 +1,7 @@
 """The worker wiring: a committed command nudges a drain, nudges are debounced, a sweep exists."""
 
+from dataclasses import replace
+
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
@@ -8,6 +10,7 @@ from django_q.models import OrmQ, Schedule
 
 from orders_write.services import LineInput, order_place
 from projections import tasks
+from projections.runtime.status import State, consumer_health
 from projections.tasks import PENDING_KEY, SWEEP_SCHEDULE_NAME, drain_task
 
 
@@ -49,8 +52,9 @@ def test_a_drain_that_leaves_committed_events_behind_follows_itself_up(monkeypat
     # Another drainer held a checkpoint or the horizon: the events' own nudges are spent.
     monkeypatch.setattr(Conf, "SYNC", False)
     monkeypatch.setattr(tasks, "FOLLOW_UP_PAUSE_SECONDS", 0)
-    for lag, follow_ups in ((3, 1), (0, 0)):
-        monkeypatch.setattr(tasks, "consumer_health", lambda lag=lag: [{"lag_events": lag}])
+    for lag, state, follow_ups in ((3, State.CATCHING_UP, 1), (0, State.IDLE, 0)):
+        row = replace(consumer_health()[0], lag_events=lag, state=state)
+        monkeypatch.setattr(tasks, "consumer_health", lambda row=row: [row])
         cache.delete(PENDING_KEY)
         OrmQ.objects.all().delete()
         drain_task()

@@ -31,9 +31,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         health = consumer_health()
         if options["json"]:
-            self.stdout.write(json.dumps(health, default=_iso, indent=2))
+            self.stdout.write(json.dumps([row.as_dict() for row in health], default=_iso, indent=2))
             return
-        rows = [COLUMNS, *([_cell(row[column]) for column in COLUMNS] for row in health)]
+        rows = [COLUMNS, *([_cell(getattr(row, column)) for column in COLUMNS] for row in health)]
         widths = [max(len(row[index]) for row in rows) for index in range(len(COLUMNS))]
         for row in rows:
             self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
