@@ -50,8 +50,18 @@ class VersionedInput(StrictInput):
     )
 
 
-class CommandApi(APIView):
+class ChangeApi(APIView):
+    """Any change: strict input (``api.inputs``), the acting user's right, the command throttle.
+
+    A change of configuration that is no event in the log (a webhook endpoint) derives from this
+    directly: it takes effect at once and answers the changed resource, with no version or position.
+    """
+
     throttle_classes = [CommandRateThrottle]
+
+
+class CommandApi(ChangeApi):
+    """A command of the write side: one event in the log, answered with its ``version`` and ``position``."""
 
     def execute(self, request, service: Callable[..., CommandResult], **arguments: Any) -> CommandResult:
         """Run ``service`` as the request's user, correlated by the request's id (``X-Request-ID``, ADR 0024)."""

@@ -7,7 +7,8 @@ as no parameter at all. ``DateField`` and ``DateTimeField`` go through ``fromiso
 also takes ``20240101`` or ``2024-W01-1``. Every API input serializer derives from
 ``StrictInput``, which checks the raw value against the JSON type (a body) or the text form (a
 query string) the schema states before DRF converts it; DRF's own rules (bounds, lengths,
-choices) then run as before.
+choices) then run as before. ``ClosedInput`` also refuses a field it does not know, for inputs
+where a misspelt field would otherwise change nothing without a word.
 """
 
 import re
@@ -51,6 +52,16 @@ class StrictInput(serializers.Serializer):
             if isinstance(more.detail, dict):
                 errors = {**{k: v for k, v in more.detail.items() if k not in errors}, **errors}
         raise serializers.ValidationError(errors)
+
+
+class ClosedInput(StrictInput):
+    """A ``StrictInput`` that refuses fields (or query parameters) it does not declare: 400 naming each."""
+
+    def validate(self, attrs: Any) -> Any:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["unknown field"] for name in unknown})
+        return attrs
 
 
 _ABSENT = object()

@@ -18,7 +18,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from api.base import CommandApi, QueryApi
+from api.base import ChangeApi, CommandApi, QueryApi
 
 # ``"<version>"`` (1 to 9 digits: any version an order reaches) or ``*``; api.base parses the same form.
 IF_MATCH_PATTERN = r'^\s*("[1-9][0-9]{0,8}"|\*)\s*$'
@@ -210,7 +210,7 @@ def _consistency_text(view_class: type, method: str, operation: dict, *, waits: 
             "**Read-your-writes:** the answer's `position` is this change's place in the event log; pass it as "
             "`min_position` to any read to get an answer that already shows the change."
         )
-    if not issubclass(view_class, QueryApi):
+    if not issubclass(view_class, ChangeApi | QueryApi):
         return ""
     if method != "GET":
         return "**Read-your-writes:** takes effect at once; the next read shows it."

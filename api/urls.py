@@ -1,7 +1,7 @@
 """Routes of the REST API under /api/ (see CONTRACT.md); any other /api/ path is a JSON 404."""
 
 from csp.decorators import csp_update
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
@@ -12,7 +12,7 @@ from api.queries import events as event_queries
 from api.queries import orders as order_queries
 from api.queries import reports
 from api.routing import resource
-from webhooks import api as webhooks_api
+from webhooks import urls as webhook_urls
 
 app_name = "api"
 
@@ -47,21 +47,7 @@ urlpatterns = [
     path("projections/", reports.ProjectionsApi.as_view(), name="projections"),
     # Events out (ADR 0020): the feed and webhook endpoints.
     path("events/", event_queries.EventFeedApi.as_view(), name="event-feed"),
-    path("webhooks/", webhooks_api.WebhookListApi.as_view(), name="webhook-list"),
-    path("webhooks/<int:webhook_id>/", webhooks_api.WebhookDetailApi.as_view(), name="webhook-detail"),
-    path("webhooks/<int:webhook_id>/rotate-secret/", webhooks_api.RotateSecretApi.as_view(), name="webhook-rotate"),
-    path(
-        "webhooks/<int:webhook_id>/drop-previous-secret/",
-        webhooks_api.DropPreviousSecretApi.as_view(),
-        name="webhook-drop-previous-secret",
-    ),
-    path("webhooks/<int:webhook_id>/deliveries/", webhooks_api.DeliveryListApi.as_view(), name="webhook-deliveries"),
-    path(
-        "webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/resend/",
-        webhooks_api.ResendApi.as_view(),
-        name="webhook-resend",
-    ),
-    path("webhooks/<int:webhook_id>/replay/", webhooks_api.ReplayApi.as_view(), name="webhook-replay"),
+    path("webhooks/", include(webhook_urls)),  # in this namespace: api:webhook-detail and so on
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", docs_csp(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
     path("redoc/", docs_csp(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),

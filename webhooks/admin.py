@@ -51,7 +51,7 @@ class WebhookEndpointAdmin(ManageWebhooksOnly, admin.ModelAdmin):
         try:
             if change:
                 changes = {name: form.cleaned_data[name] for name in form.changed_data}
-                services.endpoint_change(obj, actor=request.user, **changes)
+                services.endpoint_change(endpoint=obj, actor=request.user, **changes)
                 return
             created, secret = services.endpoint_create(
                 url=obj.url, event_types=obj.event_types or [], description=obj.description, actor=request.user
@@ -85,7 +85,7 @@ class WebhookEndpointAdmin(ManageWebhooksOnly, admin.ModelAdmin):
 
     @admin.action(description="Rotate the signing secret (the old one signs too for 24 h)")
     def rotate_secret(self, request, queryset):
-        shown = [(endpoint, services.rotate_secret(endpoint)) for endpoint in queryset]
+        shown = [(endpoint, services.endpoint_rotate_secret(endpoint=endpoint)) for endpoint in queryset]
         return self._secrets_page(request, "New signing secrets; the old ones sign beside them for 24 h.", shown)
 
     @admin.action(description="Stop signing with the previous secret now")
@@ -125,5 +125,5 @@ class WebhookDeliveryAdmin(ManageWebhooksOnly, admin.ModelAdmin):
     @admin.action(description="Send again")
     def resend(self, request, queryset):
         for delivery in queryset:
-            services.resend(delivery)
+            services.delivery_resend(delivery=delivery)
         messages.info(request, f"{queryset.count()} deliveries queued again")

@@ -1,16 +1,25 @@
-"""The webhook API under ``/api/webhooks/`` (CONTRACT "Events out"); right ``manage_webhooks``."""
+"""The webhook API under ``/api/webhooks/`` (CONTRACT "Events out"); right ``manage_webhooks``.
+
+Reads are queries (``QueryApi``); changes are commands on the command base (``ChangeApi``) with
+closed, strict inputs, each calling one service of ``webhooks.services``. A change of webhook
+configuration is no event in the log: it takes effect at once and answers the endpoint, not a
+version and position.
+Routed by ``webhooks.urls``, which the API's routes include.
+"""
 
 from django.http import Http404
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from api.base import QueryApi, ReadParams
+from api.base import ChangeApi, QueryApi, ReadParams
+from api.inputs import ClosedInput
 from api.permissions import any_of
-from api.schema import QUERY_HEADERS, errors
+from api.schema import LOCATION, QUERY_HEADERS, RETRY_AFTER, WWW_AUTHENTICATE, errors
 from config.databases import read_alias
 from config.limits import MAX_BIGINT
 from config.rights import MANAGE_WEBHOOKS
@@ -22,15 +31,11 @@ from webhooks.targets import TargetRefused
 DELIVERY_PAGE = 100
 
 
-class StrictSerializer(serializers.Serializer):
-    def validate(self, attrs):
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise ValidationError({name: ["unknown field"] for name in unknown})
-        return attrs
+# A change answers no X-Projection-Position and no ETag: it is no event in the log.
+CHANGE_HEADERS = [WWW_AUTHENTICATE, RETRY_AFTER]
 
 
-class EndpointInput(StrictSerializer):
+class EndpointInput(ClosedInput):
     url = serializers.URLField(max_length=2000)
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=sorted(EVENT_TYPES)), max_length=len(EVENT_TYPES), default=list
@@ -96,9 +101,9 @@ class DeliveryPage(serializers.Serializer):
     next = serializers.URLField(allow_null=True, help_text="The next (older) page, or null on the last.")
 
 
-def _documented(*, parameters=(), **kwargs):
-    """``extend_schema`` with the headers every operation may answer (WWW-Authenticate, Retry-After, position)."""
-    return extend_schema(parameters=[*parameters, *QUERY_HEADERS], **kwargs)
+def _documented(*, parameters=(), headers=QUERY_HEADERS, **kwargs):
+    """``extend_schema`` with the headers the operation may answer (a read's by default) and the webhooks tag."""
+    return extend_schema(parameters=[*parameters, *headers], tags=["webhooks"], **kwargs)
 
 
 def _validated(serializer_class, data, **kwargs):
@@ -111,38 +116,43 @@ def _refused(refused: TargetRefused) -> ValidationError:
     return ValidationError({"url": [f"not an allowed webhook target: {refused}"]})
 
 
-class WebhookApi(QueryApi):
-    """Reads and changes of webhook configuration: nothing to wait for, the outbox head as position."""
+def _endpoint(webhook_id: int) -> WebhookEndpoint:
+    """Return the endpoint with this id (an id past bigint is none), or answer 404."""
+    found = (
+        WebhookEndpoint.objects.using(read_alias()).filter(pk=webhook_id).first() if webhook_id <= MAX_BIGINT else None
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+class WebhookQueryApi(QueryApi):
+    """A read of webhook configuration or deliveries: nothing to wait for, the outbox head as position."""
 
     permission_classes = [any_of(MANAGE_WEBHOOKS)]
 
-    def endpoint(self, webhook_id: int) -> WebhookEndpoint:
-        found = (
-            WebhookEndpoint.objects.using(read_alias()).filter(pk=webhook_id).first()
-            if webhook_id <= MAX_BIGINT
-            else None
-        )
-        if found is None:
-            raise Http404
-        return found
+
+class WebhookCommandApi(ChangeApi):
+    """A change of webhook configuration: no event in the log, so it takes effect at once."""
+
+    permission_classes = [any_of(MANAGE_WEBHOOKS)]
 
 
-class WebhookListApi(WebhookApi):
+class WebhookListApi(WebhookQueryApi):
     @_documented(
-        operation_id="webhook_list",
         summary="Webhook endpoints",
         description="Every webhook endpoint, oldest first, on one page (`next` is always null); secrets are "
         "never shown again after creation.",
         parameters=[ReadParams],
         responses={200: EndpointPage, **errors(400, 503)},
-        tags=["webhooks"],
     )
     def get(self, request):
         endpoints = WebhookEndpoint.objects.using(read_alias()).order_by("pk")
         return Response({"results": EndpointOutput(endpoints, many=True).data, "next": None})
 
+
+class WebhookCreateApi(WebhookCommandApi):
     @_documented(
-        operation_id="webhook_create",
         summary="Add a webhook endpoint",
         description="Adds an endpoint that receives a signed `POST` for every event of its `event_types` (all "
         "types when empty), each order's events in version order, retried with backoff for 3 days until a 2xx. "
@@ -152,7 +162,7 @@ class WebhookListApi(WebhookApi):
         "contact data only while you hold `orders_write.manage_orders` or `orders_write.manage_catalog`.",
         request=EndpointInput,
         responses={201: CreatedOutput, **errors(400)},
-        tags=["webhooks"],
+        headers=[*CHANGE_HEADERS, LOCATION],
     )
     def post(self, request):
         data = _validated(EndpointInput, request.data)
@@ -163,27 +173,28 @@ class WebhookListApi(WebhookApi):
         except TargetRefused as refused:
             raise _refused(refused) from None
         if data.get("enabled") is False:
-            services.endpoint_change(endpoint, actor=request.user, enabled=False)
-        response = Response({**EndpointOutput(endpoint).data, "secret": secret}, status=201)
-        response["Location"] = request.build_absolute_uri(f"/api/webhooks/{endpoint.pk}/")
+            services.endpoint_change(endpoint=endpoint, actor=request.user, enabled=False)
+        response = Response({**EndpointOutput(endpoint).data, "secret": secret}, status=status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(
+            reverse("api:webhook-detail", kwargs={"webhook_id": endpoint.pk})
+        )
         add_never_cache_headers(response)  # the secret: kept by no cache on the way
         return response
 
 
-class WebhookDetailApi(WebhookApi):
+class WebhookDetailApi(WebhookQueryApi):
     @_documented(
-        operation_id="webhook_detail",
         summary="One webhook endpoint",
         description="One endpoint, without its secret: its URL, event types, description, whether it is "
         "enabled (and if not, why), and since when its deliveries have been failing.",
         responses={200: EndpointOutput, **errors(400, 404)},
-        tags=["webhooks"],
     )
     def get(self, request, webhook_id: int):
-        return Response(EndpointOutput(self.endpoint(webhook_id)).data)
+        return Response(EndpointOutput(_endpoint(webhook_id)).data)
 
+
+class WebhookChangeApi(WebhookCommandApi):
     @_documented(
-        operation_id="webhook_change",
         summary="Change a webhook endpoint",
         description="Changes any of `url`, `event_types`, `description` and `enabled`; a new `url` is checked "
         "as on creation (a 400 `validation_error` naming `url`). Re-enabling an endpoint gives it a fresh "
@@ -191,46 +202,46 @@ class WebhookDetailApi(WebhookApi):
         "`orders_write.manage_orders` or `orders_write.manage_catalog`.",
         request=EndpointInput(partial=True),
         responses={200: EndpointOutput, **errors(400, 404)},
-        tags=["webhooks"],
+        headers=CHANGE_HEADERS,
     )
     def patch(self, request, webhook_id: int):
-        endpoint = self.endpoint(webhook_id)
+        endpoint = _endpoint(webhook_id)
         data = _validated(EndpointInput, request.data, partial=True)
         changes = {
             name: data[name] for name in ("url", "event_types", "description", "enabled") if name in request.data
         }
         try:
-            services.endpoint_change(endpoint, actor=request.user, **changes)
+            services.endpoint_change(endpoint=endpoint, actor=request.user, **changes)
         except TargetRefused as refused:
             raise _refused(refused) from None
         return Response(EndpointOutput(endpoint).data)
 
+
+class WebhookDeleteApi(WebhookCommandApi):
     @_documented(
-        operation_id="webhook_delete",
         summary="Delete a webhook endpoint and its delivery log",
         description="Deletes the endpoint and its delivery log; nothing more is sent to it. Answers 204.",
         responses={204: None, **errors(400, 404)},
-        tags=["webhooks"],
+        headers=CHANGE_HEADERS,
     )
     def delete(self, request, webhook_id: int):
-        self.endpoint(webhook_id).delete()
-        return Response(status=204)
+        services.endpoint_delete(endpoint=_endpoint(webhook_id), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class RotateSecretApi(WebhookApi):
+class WebhookRotateSecretApi(WebhookCommandApi):
     @_documented(
-        operation_id="webhook_rotate_secret",
         summary="Rotate the signing secret (the old one signs too for 24 h)",
         description="Gives the endpoint a new signing secret, shown only in this answer. For 24 hours each "
         "delivery is signed with the old secret too, so a receiver can switch to the new one without rejecting "
         "a delivery.",
         request=None,
         responses={200: RotatedOutput, **errors(400, 404)},
-        tags=["webhooks"],
+        headers=CHANGE_HEADERS,
     )
     def post(self, request, webhook_id: int):
-        endpoint = self.endpoint(webhook_id)
-        secret = services.rotate_secret(endpoint)
+        endpoint = _endpoint(webhook_id)
+        secret = services.endpoint_rotate_secret(endpoint=endpoint)
         response = Response(
             {
                 **EndpointOutput(endpoint).data,
@@ -242,41 +253,38 @@ class RotateSecretApi(WebhookApi):
         return response
 
 
-class DropPreviousSecretApi(WebhookApi):
+class WebhookDropPreviousSecretApi(WebhookCommandApi):
     @_documented(
-        operation_id="webhook_drop_previous_secret",
         summary="Stop signing with the secret the last rotation replaced, now",
         description="Drops the previous signing secret at once instead of when its 24 hours end, for a secret "
         "that leaked: within one delivery round (a few seconds) no delivery carries a signature made with it.",
         request=None,
         responses={200: EndpointOutput, **errors(400, 404)},
-        tags=["webhooks"],
+        headers=CHANGE_HEADERS,
     )
     def post(self, request, webhook_id: int):
-        endpoint = services.endpoint_drop_previous_secret(endpoint=self.endpoint(webhook_id))
+        endpoint = services.endpoint_drop_previous_secret(endpoint=_endpoint(webhook_id))
         return Response(EndpointOutput(endpoint).data)
 
 
-class DeliveryParams(StrictSerializer):
+class DeliveryParams(ClosedInput):
     status = serializers.ChoiceField(required=False, choices=[state for state, _ in WebhookDelivery.STATES])
     cursor = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_BIGINT, help_text="From the previous page's `next`."
     )
 
 
-class DeliveryListApi(WebhookApi):
+class WebhookDeliveriesApi(WebhookQueryApi):
     @_documented(
-        operation_id="webhook_deliveries",
         summary="An endpoint's deliveries, newest first",
         description=f"The endpoint's deliveries, newest first, {DELIVERY_PAGE} a page (follow `next`), optionally "
         "only those in one `status`: each with its event, attempts, the receiver's last status code, duration "
         "and error, and when the next attempt is due.",
         parameters=[DeliveryParams],
         responses={200: DeliveryPage, **errors(400, 404)},
-        tags=["webhooks"],
     )
     def get(self, request, webhook_id: int):
-        endpoint = self.endpoint(webhook_id)
+        endpoint = _endpoint(webhook_id)
         params = _validated(DeliveryParams, request.query_params)
         deliveries = WebhookDelivery.objects.using(read_alias()).filter(endpoint=endpoint).defer("body").order_by("-id")
         if "status" in params:
@@ -291,26 +299,27 @@ class DeliveryListApi(WebhookApi):
         return Response({"results": DeliveryOutput(page, many=True).data, "next": next_url})
 
 
-class ResendApi(WebhookApi):
+class WebhookDeliveryResendApi(WebhookCommandApi):
     @_documented(
-        operation_id="webhook_delivery_resend",
         summary="Send one delivery again",
         description="Queues one delivery of this endpoint to be sent again now, whatever its status; answers "
         "202. A delivery of another endpoint is a 404 `not_found`.",
         request=None,
         responses={202: None, **errors(400, 404)},
-        tags=["webhooks"],
+        headers=CHANGE_HEADERS,
     )
     def post(self, request, webhook_id: int, delivery_id: int):
-        endpoint = self.endpoint(webhook_id)
+        endpoint = _endpoint(webhook_id)
         delivery = WebhookDelivery.objects.using(read_alias()).filter(endpoint=endpoint, pk=delivery_id).first()
         if delivery is None:
             raise Http404
-        services.resend(delivery)
-        return Response({"delivery_id": delivery.pk, "status": WebhookDelivery.PENDING}, status=202)
+        services.delivery_resend(delivery=delivery)
+        return Response(
+            {"delivery_id": delivery.pk, "status": WebhookDelivery.PENDING}, status=status.HTTP_202_ACCEPTED
+        )
 
 
-class ReplayInput(StrictSerializer):
+class ReplayInput(ClosedInput):
     from_position = serializers.IntegerField(required=False, min_value=0, max_value=MAX_BIGINT)
     from_time = serializers.DateTimeField(required=False)
 
@@ -321,9 +330,8 @@ class ReplayInput(StrictSerializer):
         return attrs
 
 
-class ReplayApi(WebhookApi):
+class WebhookReplayApi(WebhookCommandApi):
     @_documented(
-        operation_id="webhook_replay",
         summary="Send an endpoint every event again from a position or a time (done in the background)",
         description="Records a replay of every event the endpoint subscribes to, from `from_position` or from "
         "`from_time` on (exactly one of them, else a 400 `validation_error`), and answers 202 with its "
@@ -331,10 +339,12 @@ class ReplayApi(WebhookApi):
         "events are still sent in version order, and receivers see them again (dedupe by the `webhook-id` header).",
         request=ReplayInput,
         responses={202: ReplayOutput, **errors(400, 404)},
-        tags=["webhooks"],
+        headers=CHANGE_HEADERS,
     )
     def post(self, request, webhook_id: int):
-        endpoint = self.endpoint(webhook_id)
+        endpoint = _endpoint(webhook_id)
         data = _validated(ReplayInput, request.data)
-        replay = services.replay(endpoint, from_position=data.get("from_position"), from_time=data.get("from_time"))
-        return Response(ReplayOutput(replay).data, status=202)
+        replay = services.endpoint_replay(
+            endpoint=endpoint, from_position=data.get("from_position"), from_time=data.get("from_time")
+        )
+        return Response(ReplayOutput(replay).data, status=status.HTTP_202_ACCEPTED)

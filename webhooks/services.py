@@ -1,11 +1,13 @@
-"""What the API and the admin do to endpoints: create, change, rotate, resend, replay (ADR 0020, 0027).
+"""What the API and the admin do to endpoints: create, change, delete, rotate, resend, replay (ADR 0020, 0027).
 
 The user who creates or changes an endpoint becomes its owner, whose rights decide whether its
 payloads carry contact data (``webhooks.contacts``, ADR 0031).
 """
 
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,7 +23,9 @@ ROTATION_OVERLAP = timedelta(hours=24)
 REPLAY_BATCH = 2000
 
 
-def endpoint_create(*, url: str, event_types: list[str], description: str = "", actor) -> tuple[WebhookEndpoint, str]:
+def endpoint_create(
+    *, url: str, event_types: list[str], description: str = "", actor: AbstractBaseUser
+) -> tuple[WebhookEndpoint, str]:
     """Create ``actor``'s endpoint (its URL vetted now, ``TargetRefused`` otherwise); return it and its secret."""
     resolve(url)
     secret = new_secret()
@@ -31,7 +35,7 @@ def endpoint_create(*, url: str, event_types: list[str], description: str = "", 
     return endpoint, secret
 
 
-def endpoint_change(endpoint: WebhookEndpoint, *, actor, **changes) -> WebhookEndpoint:
+def endpoint_change(*, endpoint: WebhookEndpoint, actor: AbstractBaseUser, **changes: Any) -> WebhookEndpoint:
     """Apply ``changes``; ``actor`` becomes the owner, and what waits to be sent gets only what they may see."""
     changes["owner_id"] = actor.pk
     if "url" in changes:
@@ -48,7 +52,16 @@ def endpoint_change(endpoint: WebhookEndpoint, *, actor, **changes) -> WebhookEn
     return endpoint
 
 
-def rotate_secret(endpoint: WebhookEndpoint) -> str:
+def endpoint_delete(*, endpoint: WebhookEndpoint, actor: AbstractBaseUser) -> None:
+    """Delete the endpoint and, with it, its delivery log and replays: nothing more is sent to it.
+
+    ``actor`` is who asked, as for every other change; nothing records it yet, as an endpoint
+    keeps no history once it is gone.
+    """
+    endpoint.delete(using=read_alias())
+
+
+def endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> str:
     """Give the endpoint a new secret; the old one keeps signing beside it for ``ROTATION_OVERLAP``."""
     secret = new_secret()
     endpoint.previous_secret = endpoint.secret
@@ -80,13 +93,14 @@ def _requeue(endpoint: WebhookEndpoint, deliveries) -> int:
     return requeued
 
 
-def resend(delivery: WebhookDelivery) -> None:
+def delivery_resend(*, delivery: WebhookDelivery) -> None:
+    """Queue one delivery to be sent again now, whatever its state, with only what its owner may see."""
     with transaction.atomic(using=read_alias()):
         _requeue(delivery.endpoint, WebhookDelivery.objects.using(read_alias()).filter(pk=delivery.pk))
 
 
-def replay(
-    endpoint: WebhookEndpoint, *, from_position: int | None = None, from_time: datetime | None = None
+def endpoint_replay(
+    *, endpoint: WebhookEndpoint, from_position: int | None = None, from_time: datetime | None = None
 ) -> WebhookReplay:
     """Ask for every event the endpoint wants from ``from_position`` (or ``from_time``) on to be sent again.
 

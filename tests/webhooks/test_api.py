@@ -125,6 +125,39 @@ def test_bad_input_is_a_400_naming_the_field(body, field):
     assert field in response.json()["error"]["details"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("post", "", {"url": "http://127.0.0.1:9/hooks", "enabled": "no"}, "enabled"),
+        ("post", "", {"url": "http://127.0.0.1:9/hooks", "description": 5}, "description"),
+        ("post", "", {"url": "http://127.0.0.1:9/hooks", "event_types": "OrderShipped"}, "event_types"),
+        ("patch", "{id}/", {"enabled": 0}, "enabled"),
+        ("patch", "{id}/", {"description": ["erp"]}, "description"),
+        ("patch", "{id}/", {"colour": "red"}, "colour"),
+        ("post", "{id}/replay/", {"from_position": "0"}, "from_position"),
+        ("post", "{id}/replay/", {"from_time": "20240101"}, "from_time"),
+    ],
+)
+def test_a_value_the_schema_does_not_allow_is_a_400_naming_its_field_and_changes_nothing(
+    settings, method, path, body, field
+):
+    """The webhook changes take strict input as every other command does: DRF would read ``"no"`` as false."""
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    client = webhook_client()
+    endpoint = create_endpoint(client, "http://127.0.0.1:9/existing")
+    url = "/api/webhooks/" + path.format(id=endpoint["webhook_id"])
+
+    response = getattr(client, method)(url, body, format="json")
+
+    assert response.status_code == 400, response.json()
+    error = response.json()["error"]
+    assert error["code"] == "validation_error" and field in error["details"], error
+    assert list(WebhookEndpoint.objects.values_list("url", "description", "enabled")) == [
+        ("http://127.0.0.1:9/existing", "", True)
+    ]
+    assert not WebhookReplay.objects.exists()
+
+
 def test_webhooks_need_the_manage_webhooks_right(transactional_db):
     assert client_for(make_user()).get("/api/webhooks/").status_code == 403
     assert client_for(None).post("/api/webhooks/", {}, format="json").status_code == 401
