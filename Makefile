@@ -35,7 +35,7 @@ run: $(VENV)/.installed-run
 	$(BIN)/python manage.py ensure_demo_user
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile start
 
-# Production on this host (README, "Production"): config.settings.production, so SECRET_KEY,
+# Production on this host (docs/production.md): config.settings.production, so SECRET_KEY,
 # ALLOWED_HOSTS and METRICS_TOKEN must be set. The release step (migrate, collectstatic), then
 # gunicorn, the worker and the webhook deliverer, all from Procfile.production; Ctrl-C stops them.
 PORT ?= 8000

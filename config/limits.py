@@ -21,7 +21,7 @@ MAX_BIGINT = 2**63 - 1
 # columns: signed 32-bit on PostgreSQL.
 MAX_VERSION = 2**31 - 1
 
-# The order rules (README "Rules every door obeys") ------------------------------------------
+# The order rules (docs/architecture.md, "Rules every door obeys") -----------------------
 
 # The dearest product, in minor units: one million units of the currency.
 MAX_PRICE = 100_000_000

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Once per deploy, before the processes start: Procfile.production's `release` (`make serve` runs it
-# first; a platform that reads Procfiles runs it as its release phase). See README, "Production".
+# first; a platform that reads Procfiles runs it as its release phase). See docs/production.md.
 set -eu
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings.production}"
 python manage.py migrate --noinput

@@ -59,7 +59,7 @@ def _families(health: list[ConsumerHealth]) -> Iterator[Metric]:
         labels=labels,
     )  # fmt: skip
     state = GaugeMetricFamily(
-        "orders_consumer_state", "1 for the consumer's current state (see README, Operations), 0 for the others.",
+        "orders_consumer_state", "1 for the consumer's current state (see docs/operations.md), 0 for the others.",
         labels=[*labels, "state"],
     )  # fmt: skip
     head = GaugeMetricFamily("orders_outbox_head_position", "Highest committed outbox position.")

@@ -1,4 +1,4 @@
-"""Settings shared by every environment, read from environment variables (see README)."""
+"""Settings shared by every environment, read from environment variables (see docs/configuration.md)."""
 
 from datetime import timedelta
 from pathlib import Path

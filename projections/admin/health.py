@@ -37,7 +37,7 @@ STATES = {
     ),
     State.UNREACHABLE_EVENTS: (
         "Events unreachable",
-        "this database cluster was never registered: new events cannot be read in order (see the README)",
+        "this database cluster was never registered: new events cannot be read in order (see docs/operations.md)",
     ),
 }
 
