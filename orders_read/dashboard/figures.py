@@ -5,7 +5,7 @@ and months of the range, never by its orders: the series (``daily_sales``, or ``
 beyond ``MAX_RANGE_DAYS``), the previous range's totals, the status breakdown and the product
 and customer rankings (the rollups: whole years and months plus the edge days, ADR 0021), the
 newest orders (``order_summary`` by ``placed_at``, ten rows), and the projections' health
-(see ``freshness``).
+(see ``freshness``, which follows the projections owning ``dashboard_figures.reads``).
 """
 
 from datetime import date
@@ -21,11 +21,13 @@ from orders_read.dashboard.range import DayRange
 from orders_read.queries import order_list, top_customers, top_products
 from orders_read.queries.comparison import sales_compared
 from orders_read.queries.statuses import orders_by_status
+from orders_read.queries.tables import reads
 
 TOP_LIMIT = 10
 RECENT_LIMIT = 10
 
 
+@reads(order_list)
 def recent_orders(day_range: DayRange, *, limit: int) -> list[dict[str, Any]]:
     """Return the newest orders placed in the range, at most ``limit`` (1..100). One query."""
     placed_after, placed_before = day_range.instants()
@@ -33,6 +35,8 @@ def recent_orders(day_range: DayRange, *, limit: int) -> list[dict[str, Any]]:
     return rows
 
 
+# The selectors called below: ``dashboard_figures.reads`` is what the page's freshness follows.
+@reads(sales_compared, orders_by_status, top_products, top_customers, recent_orders)
 def dashboard_figures(day_range: DayRange) -> dict[str, Any]:
     """Return the KPI cards, the chart data, the tables' rows and the currency of the range."""
     currency = shop_currency()

@@ -5,19 +5,16 @@ watermark of the projections behind it (every event up to that outbox position i
 and, when events are still pending, the time of the oldest one (what happened before it is in).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
 
-from orders_read.models import CustomerSales, CustomerStats, DailySales, OrderSummary, ProductSales
 from projections.runtime.registry import owners_of
 from projections.runtime.status import ConsumerHealth, State, consumer_health
 from projections.runtime.watermark import watermark
-
-# The tables the dashboard reads; the projections that own them are asked of the registry.
-DASHBOARD_TABLES = (OrderSummary, DailySales, ProductSales, CustomerSales, CustomerStats)
 
 STATE_LABELS = {
     State.IDLE: "Up to date",
@@ -46,15 +43,19 @@ class Freshness:
         return self.lag_events == 0
 
 
-def freshness() -> Freshness:
-    """Return the watermark, the "as of" time and one health row per projection.
+def freshness(*, reads: Sequence[type]) -> Freshness:
+    """Return the watermark and the "as of" time of the tables ``reads``, and one health row per projection.
+
+    ``reads`` is what the page reads (``dashboard_figures.reads``, declared on its selectors), so
+    the "as of" follows every projection behind the page and no list kept here can leave one out;
+    the projections that own those tables are asked of the registry.
 
     Cost: ``consumer_health`` (three queries plus one per projection) and ``watermark`` (one
     plus one per projection); the checkpoints and the outbox head, never the write tables.
     """
     now = timezone.now()
     rows = [_presented(row, now) for row in consumer_health()]
-    names = owners_of(*DASHBOARD_TABLES)
+    names = owners_of(*reads)
     position = watermark(names)
     behind = [row for row in rows if row["name"] in names]
     lag_events = sum(row["lag_events"] for row in behind)

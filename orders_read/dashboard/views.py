@@ -35,7 +35,7 @@ def dashboard(request):
         "export_max_rows": MAX_PAGE_SIZE,
         "exports": {key: table.title for key, table in TABLES.items()},
         "export_query": day_range.query(),
-        "freshness": freshness(),
+        "freshness": freshness(reads=dashboard_figures.reads),
         **dashboard_figures(day_range),
     }
     return render(request, "dashboard/index.html", context)

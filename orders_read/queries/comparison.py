@@ -13,10 +13,12 @@ from typing import Any
 from config.limits import MAX_RANGE_DAYS
 from orders_read.queries import rollups
 from orders_read.queries.reports import average_order_value, daily_sales_series
+from orders_read.queries.tables import reads
 
 _TOTALS = rollups.SALES_COLUMNS
 
 
+@reads(rollups.monthly_series, daily_sales_series, rollups.sales_totals)
 def sales_compared(*, start: date, end: date) -> dict[str, Any]:
     """Return the series of ``start``..``end`` with its totals and the previous range's totals.
 

@@ -3,6 +3,7 @@
 from typing import Any
 
 from orders_read.models import CustomerStats
+from orders_read.queries.tables import reads
 
 CUSTOMER_FIELDS = (
     "customer_id",
@@ -17,6 +18,7 @@ CUSTOMER_FIELDS = (
 )
 
 
+@reads(CustomerStats)
 def customer_detail(*, customer_id: int) -> dict[str, Any] | None:
     """Return the customer's row, or None when it is unknown (or not projected yet). One query."""
     rows = list(CustomerStats.objects.filter(customer_id=customer_id).values(*CUSTOMER_FIELDS)[:1])

@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from config.limits import MAX_PAGE_SIZE
 from orders_read.models import OrderLineView, OrderSummary
 from orders_read.queries.pagination import decode_cursor, encode_cursor
+from orders_read.queries.tables import reads
 
 ORDER_FIELDS = (
     "order_id",
@@ -36,6 +37,7 @@ LINE_FIELDS = ("sku", "product_name", "quantity", "unit_price", "line_total")
 NEWEST_FIRST = ("-placed_at", "-order_id")
 
 
+@reads(OrderSummary, OrderLineView)
 def order_detail(*, order_id: int) -> dict[str, Any] | None:
     """Return one order's summary with its ``lines`` (by sku), or None when it is unknown.
 
@@ -49,6 +51,7 @@ def order_detail(*, order_id: int) -> dict[str, Any] | None:
     return order
 
 
+@reads(OrderSummary)
 def customer_recent_orders(*, customer_id: int, limit: int = 20) -> list[dict[str, Any]]:
     """Return a customer's newest orders, at most ``limit`` (clamped to 1..100), in one query."""
     limit = _clamp(limit)
@@ -56,6 +59,7 @@ def customer_recent_orders(*, customer_id: int, limit: int = 20) -> list[dict[st
     return list(rows[:limit])
 
 
+@reads(OrderSummary)
 def order_list(
     *,
     customer_id: int | None = None,

@@ -11,10 +11,12 @@ from typing import Any
 
 from orders_read.models import DailySales
 from orders_read.queries import rollups
+from orders_read.queries.tables import reads
 
 _DAY_TOTALS = ("orders", "cancellations", "revenue", "discount_total")
 
 
+@reads(rollups.sales_totals, rollups.status_counts)
 def sales_summary(*, start: date, end: date) -> dict[str, Any]:
     """Return the totals of orders placed from ``start`` to ``end`` (UTC days, inclusive).
 
@@ -29,6 +31,7 @@ def sales_summary(*, start: date, end: date) -> dict[str, Any]:
     return totals
 
 
+@reads(DailySales)
 def daily_sales_series(*, start: date, end: date) -> list[dict[str, Any]]:
     """Return one row per UTC day from ``start`` to ``end`` inclusive, zeros on days without sales.
 
@@ -48,6 +51,7 @@ def daily_sales_series(*, start: date, end: date) -> list[dict[str, Any]]:
     return series
 
 
+@reads(rollups.ranked_products)
 def top_products(*, start: date, end: date, limit: int = 10) -> list[dict[str, Any]]:
     """Return the products with the most line revenue in the range, best first (ties by sku).
 
@@ -57,6 +61,7 @@ def top_products(*, start: date, end: date, limit: int = 10) -> list[dict[str, A
     return rollups.ranked_products(start=start, end=end, limit=limit)
 
 
+@reads(rollups.ranked_customers)
 def top_customers(*, start: date, end: date, limit: int = 10) -> list[dict[str, Any]]:
     """Return the customers with the most revenue in the range, best first (ties by customer id).
 

@@ -26,6 +26,19 @@ from django.utils import timezone
 from config.databases import read_alias
 from config.limits import MAX_PAGE_SIZE
 from events import OrderStatus
+from orders_read.models import (
+    CustomerSales,
+    CustomerSalesMonth,
+    CustomerSalesYear,
+    CustomerStats,
+    DailySales,
+    MonthlySales,
+    OrderStatusDay,
+    OrderStatusMonth,
+    ProductSales,
+    ProductSalesMonth,
+)
+from orders_read.queries.tables import reads
 
 DAY, MONTH, YEAR = "day", "month", "year"
 SALES_COLUMNS = ("orders", "cancellations", "revenue", "discount_total")
@@ -138,16 +151,25 @@ def _merged(pieces: list[Piece]) -> list[Piece]:
 
 @dataclass(frozen=True)
 class Family:
-    """The tables holding one report's rows at each level: ``{level: (table, period column)}``."""
+    """The tables holding one report's rows at each level: ``{level: (model, period column)}``."""
 
-    tables: dict[str, tuple[str, str]]
+    levels: dict[str, tuple[type, str]]
+
+    @property
+    def models(self) -> tuple[type, ...]:
+        return tuple(model for model, _ in self.levels.values())
+
+    def table(self, level: str) -> tuple[str, str]:
+        """Return the table and the period column of ``level``."""
+        model, period = self.levels[level]
+        return model._meta.db_table, period
 
 
-SALES = Family({DAY: ("daily_sales", "day"), MONTH: ("monthly_sales", "month")})
-STATUSES = Family({DAY: ("order_status_day", "day"), MONTH: ("order_status_month", "month")})
-PRODUCT_SALES = Family({DAY: ("product_sales", "day"), MONTH: ("product_sales_month", "month")})
+SALES = Family({DAY: (DailySales, "day"), MONTH: (MonthlySales, "month")})
+STATUSES = Family({DAY: (OrderStatusDay, "day"), MONTH: (OrderStatusMonth, "month")})
+PRODUCT_SALES = Family({DAY: (ProductSales, "day"), MONTH: (ProductSalesMonth, "month")})
 CUSTOMER_SALES = Family(
-    {DAY: ("customer_sales", "day"), MONTH: ("customer_sales_month", "month"), YEAR: ("customer_sales_year", "year")}
+    {DAY: (CustomerSales, "day"), MONTH: (CustomerSalesMonth, "month"), YEAR: (CustomerSalesYear, "year")}
 )
 
 
@@ -164,7 +186,7 @@ def _signed_rows(
     for piece in pieces:
         groups.setdefault((piece.level, piece.sign), []).append(piece)
     for (level, sign), group in sorted(groups.items()):
-        table, period = family.tables[level]
+        table, period = family.table(level)
         columns = [*keys, *(f"{'-' if sign < 0 else ''}{column} AS {column}" for column in values)]
         if level == DAY:
             where = " OR ".join([f"{period} BETWEEN %s AND %s"] * len(group))
@@ -184,6 +206,7 @@ def _fetch(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
+@reads(*SALES.models)
 def sales_totals(*, start: date, end: date, today: date | None = None) -> dict[str, int]:
     """Return ``orders``, ``cancellations``, ``revenue`` and ``discount_total`` of the range. One query."""
     pieces = decompose(start, end, costs=SMALL, today=today)
@@ -195,6 +218,7 @@ def sales_totals(*, start: date, end: date, today: date | None = None) -> dict[s
     return {column: int(value) for column, value in zip(SALES_COLUMNS, row, strict=True)}
 
 
+@reads(*STATUSES.models)
 def status_counts(*, start: date, end: date, today: date | None = None) -> dict[str, int]:
     """Return ``{status: orders}`` for every status (zeros included) of the orders placed in the range. One query."""
     counts = {status.value: 0 for status in OrderStatus}
@@ -206,6 +230,7 @@ def status_counts(*, start: date, end: date, today: date | None = None) -> dict[
     return counts
 
 
+@reads(*PRODUCT_SALES.models)
 def ranked_products(*, start: date, end: date, limit: int, today: date | None = None) -> list[dict[str, Any]]:
     """Return the products with the most line revenue in the range, best first (ties by sku). One query."""
     pieces = decompose(start, end, costs=PRODUCTS, today=today)
@@ -226,6 +251,7 @@ def ranked_products(*, start: date, end: date, limit: int, today: date | None = 
 RANKING_DEPTH = 256
 
 
+@reads(*CUSTOMER_SALES.models, CustomerStats)
 def ranked_customers(*, start: date, end: date, limit: int, today: date | None = None) -> list[dict[str, Any]]:
     """Return the customers with the most revenue in the range, best first (ties by customer id).
 
@@ -270,7 +296,7 @@ def _ranked_candidates(
     ops = connections[read_alias()].ops
     lists, params = [], []
     for piece in (piece for piece in pieces if piece.sign > 0):
-        table, period = CUSTOMER_SALES.tables[piece.level]
+        table, period = CUSTOMER_SALES.table(piece.level)
         if piece.level == DAY:
             rows = f"SELECT customer_id, SUM(revenue) AS revenue FROM {table} WHERE {period} BETWEEN %s AND %s"
             rows += " GROUP BY customer_id" + ("" if depth else " HAVING SUM(revenue) >= %s")
@@ -301,7 +327,7 @@ def _ranked_candidates(
         SELECT ranked.customer_id, COALESCE(stats.name, ''), ranked.orders, ranked.revenue, cuts.*
         FROM cuts
         LEFT JOIN ranked ON 1 = 1
-        LEFT JOIN customer_stats AS stats ON stats.customer_id = ranked.customer_id
+        LEFT JOIN {CustomerStats._meta.db_table} AS stats ON stats.customer_id = ranked.customer_id
         ORDER BY ranked.revenue DESC, ranked.customer_id
     """
     fetched = _fetch(sql, [*params, *signed_params, limit, *[depth or 0] * len(names)])
@@ -309,6 +335,7 @@ def _ranked_candidates(
     return rows, [None if cut is None else int(cut) for cut in fetched[0][4:]]
 
 
+@reads(*SALES.models)
 def monthly_series(*, start: date, end: date) -> list[dict[str, Any]]:
     """Return one row per month meeting the range (its part inside the range), zeros included. One query.
 
@@ -328,7 +355,7 @@ def monthly_series(*, start: date, end: date) -> list[dict[str, Any]]:
         ops = connections[read_alias()].ops
         selects, params = [], []
         for index, piece in enumerate(pieces):
-            table, period = SALES.tables[piece.level]
+            table, period = SALES.table(piece.level)
             sums = ", ".join(f"SUM({column})" for column in SALES_COLUMNS)
             selects.append(f"SELECT {index} AS part, {sums} FROM {table} WHERE {period} BETWEEN %s AND %s")
             params += [ops.adapt_datefield_value(piece.first), ops.adapt_datefield_value(piece.last)]
@@ -345,16 +372,17 @@ def _month_end(month: date) -> date:
     return _next_period(month, MONTH) - timedelta(days=1)
 
 
+@reads(MonthlySales, DailySales)
 def first_sales_day() -> date | None:
     """Return the first UTC day with a placed order, or None when there is none. One query (first monthly row)."""
-    rows = _fetch("SELECT MIN(month) FROM monthly_sales", [])
+    rows = _fetch(f"SELECT MIN(month) FROM {MonthlySales._meta.db_table}", [])
     first_month = rows[0][0] if rows else None
     if first_month is None:
         return None
     first_month = first_month if isinstance(first_month, date) else date.fromisoformat(first_month)
     ops = connections[read_alias()].ops
     rows = _fetch(
-        "SELECT MIN(day) FROM daily_sales WHERE day BETWEEN %s AND %s",
+        f"SELECT MIN(day) FROM {DailySales._meta.db_table} WHERE day BETWEEN %s AND %s",
         [ops.adapt_datefield_value(first_month), ops.adapt_datefield_value(_month_end(first_month))],
     )
     day = rows[0][0]

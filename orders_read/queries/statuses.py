@@ -7,8 +7,10 @@ dashboard takes its totals from ``sales_compared``); this reads only the breakdo
 from datetime import date
 
 from orders_read.queries import rollups
+from orders_read.queries.tables import reads
 
 
+@reads(rollups.status_counts)
 def orders_by_status(*, start: date, end: date) -> dict[str, int]:
     """Return ``{status: count}`` for every status (zeros included) of the orders placed ``start``..``end``.
 
