@@ -219,7 +219,7 @@ class ProjectionOutput(serializers.Serializer):
     state = serializers.ChoiceField(
         choices=[state.value for state in State],
         help_text="restored: still applying what a restored database holds; unreachable_events: the database "
-        "cluster was never registered, so new events cannot be read in order (docs/operations.md).",
+        "cluster was never registered, so new events cannot be read in order (operators: see the operations guide).",
     )
     kind = serializers.ChoiceField(choices=["projection", "relay"])
     timeline = serializers.IntegerField(help_text="The database cluster (outbox timeline) the position was taken on.")
