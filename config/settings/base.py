@@ -407,7 +407,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 
 # Staff two-factor (django-otp TOTP, ADR 0030): with ``required`` (the production default) superusers
-# and holders of a manage right enrol a device before reaching any admin or dashboard page; in
+# and holders of a manage right or of the admin's user, group and device rights
+# (staff_auth.policy) enrol a device before reaching any admin or dashboard page; in
 # either mode whoever has a device enters its code after the password. API tokens are never asked.
 STAFF_2FA = env_choice("STAFF_2FA", "optional", pattern=r"required|optional", meaning="required or optional")
 OTP_TOTP_ISSUER = "Orders"  # the name authenticator apps show beside the code
