@@ -9,7 +9,7 @@ server of ``DATABASE_URL`` (``bench/stack.py``)::
 What it does, holding the machine-wide bench lock:
 
 1. empties the read tables, checkpoints and parked streams, so the drain starts at position 0;
-2. **drain**: one process runs ``projections.drain.drain_all()`` (what a worker's drain task runs:
+2. **drain**: one process runs ``projections.runtime.loop.drain_all()`` (what a worker's drain task runs:
    a thread per projection, paced to share decoded events) until every projection is at the
    head, exactly as in production: batches of
    ``DEFAULT_BATCH_SIZE``, each one transaction with its checkpoint, reading, decoding, folding and
