@@ -17,8 +17,8 @@ from django.db import connections
 from django.utils.functional import cached_property
 
 EXACT_BELOW = 10_000
-# Deeper pages are an OFFSET that reads and discards every row before them (page 4,000 of the
-# outbox: 300 ms and growing). Nobody pages that far; filters and search narrow a list instead.
+# Deeper pages are an OFFSET that reads and discards every row before them, slower the deeper
+# (docs/admin.md). Nobody pages that far; filters and search narrow a list instead.
 MAX_PAGES = 100
 
 

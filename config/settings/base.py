@@ -115,8 +115,8 @@ if env_str("READ_DATABASE_URL") is not None:
 
 # Django's persistent connections on PostgreSQL (one per thread, checked before reuse; not a
 # pool, so nothing is shared across threads or django-q2's forked workers, which close them
-# before forking). Opening one per request cost ~15 % of a command's time under load and a
-# PostgreSQL backend start each (docs/benchmarks.md). 0 restores a connection per request.
+# before forking): a connection per request costs a PostgreSQL backend start each, a large share
+# of a command's time under load (figures in docs/benchmarks.md). 0 restores a connection per request.
 DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 for _database in DATABASES.values():
     if _database["ENGINE"] != "django.db.backends.sqlite3":

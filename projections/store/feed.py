@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from projections.store import START, Position, StoredEvent, event_store
 
 SCAN_BATCHES = 10
-TICK_SECONDS = 0.02  # a long-poll notices a commit within about this (the feed promises 100 ms)
+TICK_SECONDS = 0.02  # a long-poll notices a commit within about this (ADR 0028)
 
 
 class InvalidFeedCursor(ValueError):
