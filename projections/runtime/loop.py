@@ -181,7 +181,7 @@ def _apply_batch(consumer: Consumer, batch_size: int) -> BatchResult:
             held = parking.held_streams(consumer, using=using)
             ready = [event for event in batch.events if event.stream not in held]
             if ready:
-                parking.apply_isolating_failures(consumer, ready, cursor, using=using)
+                parking.apply_or_park(consumer, ready, cursor, using=using)
         if batch.events:
             checkpoint.events_applied += len(batch.events)
             checkpoint.last_applied_at = now

@@ -32,8 +32,8 @@ def held_streams(consumer: Consumer, using: str) -> set[Stream]:
     return set(rows.values_list("aggregate_type", "aggregate_id"))
 
 
-def apply_isolating_failures(consumer: Consumer, events: Sequence[StoredEvent], cursor: Any, using: str) -> None:
-    """Apply ``events``; park the streams that fail and apply every other stream.
+def apply_or_park(consumer: Consumer, events: Sequence[StoredEvent], cursor: Any, using: str) -> None:
+    """Apply ``events`` (every drained batch comes here); park the streams that fail, apply the rest.
 
     The whole batch is tried first, as read (in drain order); only a failing batch is split
     into streams and bisected, so the common case pays nothing for the isolation.
