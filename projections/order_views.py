@@ -165,13 +165,13 @@ class OrderViews(Projection):
         )
         summaries, lines, customers = {}, {}, {}
         if order_ids:
-            sql = f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM {self.t('order_summary')}"
+            sql = f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM {self.physical_table('order_summary')}"
             summaries = {row["order_id"]: row for row in fetch_matching(cursor, sql, "order_id", order_ids)}
-            sql = f"SELECT {', '.join(LINE_COLUMNS)} FROM {self.t('order_line_view')}"
+            sql = f"SELECT {', '.join(LINE_COLUMNS)} FROM {self.physical_table('order_line_view')}"
             for row in fetch_matching(cursor, sql, "order_id", order_ids):
                 lines.setdefault(row["order_id"], {})[row["sku"]] = row
         if customer_ids:
-            sql = f"SELECT customer_id, name, version FROM {self.t('order_views_customer')}"
+            sql = f"SELECT customer_id, name, version FROM {self.physical_table('order_views_customer')}"
             rows = fetch_matching(cursor, sql, "customer_id", customer_ids)
             customers = {row.pop("customer_id"): row for row in rows}
         return _Batch(summaries=summaries, lines=lines, customers=customers)
@@ -206,22 +206,22 @@ class OrderViews(Projection):
     def _write(self, batch: _Batch, cursor: Any) -> None:
         names = {cid: batch.customers[cid] for cid in sorted(batch.changed_customers)}
         bulk_upsert(
-            cursor, self.t("order_views_customer"), ("customer_id", "name", "version"), ("customer_id",),
+            cursor, self.physical_table("order_views_customer"), ("customer_id", "name", "version"), ("customer_id",),
             [(cid, row["name"], row["version"]) for cid, row in names.items()],
         )  # fmt: skip
         orders = sorted(batch.changed_orders)
         bulk_upsert(
-            cursor, self.t("order_summary"), SUMMARY_COLUMNS, ("order_id",),
+            cursor, self.physical_table("order_summary"), SUMMARY_COLUMNS, ("order_id",),
             [[batch.summaries[oid][column] for column in SUMMARY_COLUMNS] for oid in orders],
         )  # fmt: skip
-        bulk_delete(cursor, self.t("order_line_view"), ("order_id", "sku"), sorted(batch.removed_lines))
+        bulk_delete(cursor, self.physical_table("order_line_view"), ("order_id", "sku"), sorted(batch.removed_lines))
         bulk_upsert(
-            cursor, self.t("order_line_view"), LINE_COLUMNS, ("order_id", "sku"),
+            cursor, self.physical_table("order_line_view"), LINE_COLUMNS, ("order_id", "sku"),
             [[line[c] for c in LINE_COLUMNS] for oid in orders for _, line in sorted(batch.lines.get(oid, {}).items())],
         )  # fmt: skip
         # Fan a rename out to every order of the customer, including ones placed earlier.
         for customer_id, row in names.items():
             cursor.execute(
-                f"UPDATE {self.t('order_summary')} SET customer_name = %s WHERE customer_id = %s",
+                f"UPDATE {self.physical_table('order_summary')} SET customer_name = %s WHERE customer_id = %s",
                 [row["name"], customer_id],
             )

@@ -175,7 +175,7 @@ class Reports(Projection):
 
     def apply(self, events: Sequence[StoredEvent], cursor: Any) -> None:
         order_ids = sorted({event.aggregate_id for event in events})
-        sql = f"SELECT {', '.join(STATE_COLUMNS)} FROM {self.t('reports_order_state')}"
+        sql = f"SELECT {', '.join(STATE_COLUMNS)} FROM {self.physical_table('reports_order_state')}"
         orders = {row["order_id"]: _state(row) for row in fetch_matching(cursor, sql, "order_id", order_ids)}
         # Handlers replace fields and edit ``lines`` in place; its values are tuples, so a copy with
         # its own ``lines`` dict keeps the "before" intact.
@@ -193,7 +193,7 @@ class Reports(Projection):
             deltas.add(orders[order_id], +1)
         self._write(deltas, cursor)
         bulk_upsert(
-            cursor, self.t("reports_order_state"), STATE_COLUMNS, ("order_id",),
+            cursor, self.physical_table("reports_order_state"), STATE_COLUMNS, ("order_id",),
             [_state_row(orders[order_id]) for order_id in sorted(changed)],
         )  # fmt: skip
 
@@ -203,16 +203,17 @@ class Reports(Projection):
             ("order_status_month", "month", deltas.status_months),
         ):
             rows = _changed(counts)
-            bulk_increment(cursor, self.t(table), (period, "status"), (), ("orders",),
+            bulk_increment(cursor, self.physical_table(table), (period, "status"), (), ("orders",),
                            [[*key, *values] for key, values in rows.items()])  # fmt: skip
             # An order moving on leaves its old (period, status) at zero: drop it, as a rebuild never creates it.
             self._drop_emptied(cursor, table, period, "orders", [key for key, (n,) in rows.items() if n < 0])
         months = _changed(deltas.months)
-        bulk_increment(cursor, self.t("monthly_sales"), ("month",), (), SALES_INCREMENTS,
+        bulk_increment(cursor, self.physical_table("monthly_sales"), ("month",), (), SALES_INCREMENTS,
                        [[month, *values] for month, values in months.items()])  # fmt: skip
         products = _changed(deltas.products)
         bulk_increment(
-            cursor, self.t("product_sales_month"), ("month", "sku"), ("product_name",), ("units", "revenue"),
+            cursor, self.physical_table("product_sales_month"), ("month", "sku"), ("product_name",),
+            ("units", "revenue"),
             [[month, sku, deltas.names[sku], *values] for (month, sku), values in products.items()],
         )  # fmt: skip
         self._drop_emptied(cursor, "product_sales_month", "month", "units",
@@ -221,13 +222,13 @@ class Reports(Projection):
             ("customer_sales_month", "month", deltas.customer_months),
             ("customer_sales_year", "year", deltas.customer_years),
         ):
-            bulk_increment(cursor, self.t(table), (period, "customer_id"), (), ("orders", "revenue"),
+            bulk_increment(cursor, self.physical_table(table), (period, "customer_id"), (), ("orders", "revenue"),
                            [[*key, *values] for key, values in _changed(sums).items()])  # fmt: skip
 
     def _drop_emptied(self, cursor: Any, table: str, period: str, count: str, keys: list[tuple]) -> None:
         if periods := sorted({key[0] for key in keys}):
             cursor.execute(
-                f"DELETE FROM {self.t(table)} WHERE {count} = 0 AND {period} IN {in_clause(periods)}",
+                f"DELETE FROM {self.physical_table(table)} WHERE {count} = 0 AND {period} IN {in_clause(periods)}",
                 [cursor.db.ops.adapt_datefield_value(p) for p in periods],
             )
 

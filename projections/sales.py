@@ -174,10 +174,10 @@ class Sales(Projection):
         )
         orders, customers = {}, {}
         if order_ids:
-            sql = f"SELECT {', '.join(STATE_COLUMNS)} FROM {self.t('sales_order_state')}"
+            sql = f"SELECT {', '.join(STATE_COLUMNS)} FROM {self.physical_table('sales_order_state')}"
             orders = {row["order_id"]: _state(row) for row in fetch_matching(cursor, sql, "order_id", order_ids)}
         if customer_ids:
-            sql = f"SELECT customer_id, {', '.join(CUSTOMER_COLUMNS)} FROM {self.t('customer_stats')}"
+            sql = f"SELECT customer_id, {', '.join(CUSTOMER_COLUMNS)} FROM {self.physical_table('customer_stats')}"
             for row in fetch_matching(cursor, sql, "customer_id", customer_ids):
                 row.update(is_active=bool(row["is_active"]), last_order_at=_aware(row["last_order_at"]))
                 customers[row.pop("customer_id")] = row
@@ -210,25 +210,26 @@ class Sales(Projection):
 
         daily = deltas.rows(deltas.daily)
         bulk_increment(
-            cursor, self.t("daily_sales"), ("day",), (), DAILY_INCREMENTS, [[d, *v] for d, v in daily.items()]
-        )
+            cursor, self.physical_table("daily_sales"), ("day",), (), DAILY_INCREMENTS,
+            [[d, *v] for d, v in daily.items()],
+        )  # fmt: skip
         products = deltas.rows(deltas.products)
         bulk_increment(
-            cursor, self.t("product_sales"), ("day", "sku"), ("product_name",), PRODUCT_INCREMENTS,
+            cursor, self.physical_table("product_sales"), ("day", "sku"), ("product_name",), PRODUCT_INCREMENTS,
             [[day, sku, deltas.names[sku], *values] for (day, sku), values in products.items()],
         )  # fmt: skip
         if emptied := sorted({day for (day, _), values in products.items() if values[0] < 0}):
             # A cancelled order can leave a (day, sku) with nothing sold: drop it, as a rebuild would never create it.
-            sql = f"DELETE FROM {self.t('product_sales')} WHERE units = 0 AND day IN {in_clause(emptied)}"
+            sql = f"DELETE FROM {self.physical_table('product_sales')} WHERE units = 0 AND day IN {in_clause(emptied)}"
             cursor.execute(sql, emptied)
         bulk_increment(
-            cursor, self.t("customer_sales"), ("day", "customer_id"), (), CUSTOMER_SALES_INCREMENTS,
+            cursor, self.physical_table("customer_sales"), ("day", "customer_id"), (), CUSTOMER_SALES_INCREMENTS,
             [[day, customer_id, *values] for (day, customer_id), values in deltas.rows(deltas.customer_sales).items()],
         )  # fmt: skip
         stats = deltas.rows(deltas.stats)
         customer_ids = sorted(batch.changed_customers | set(stats))
         bulk_increment(
-            cursor, self.t("customer_stats"), ("customer_id",), CUSTOMER_COLUMNS, STATS_INCREMENTS,
+            cursor, self.physical_table("customer_stats"), ("customer_id",), CUSTOMER_COLUMNS, STATS_INCREMENTS,
             [
                 [cid, *(_customer(batch, cid)[column] for column in CUSTOMER_COLUMNS), *stats.get(cid, (0, 0, 0))]
                 for cid in customer_ids
@@ -236,7 +237,7 @@ class Sales(Projection):
         )  # fmt: skip
         bulk_upsert(
             cursor,
-            self.t("sales_order_state"),
+            self.physical_table("sales_order_state"),
             STATE_COLUMNS,
             ("order_id",),
             [_state_row(batch.orders[o]) for o in orders],

@@ -40,8 +40,8 @@ class Consumer:
 class Projection(Consumer):
     """A consumer that writes read tables it owns, with its checkpoint (exactly once).
 
-    ``models`` are the tables it owns. Its SQL names each through ``self.t(name)``, so the same
-    projection can write other physical tables: rebuild and verify build into shadows with
+    ``models`` are the tables it owns. Its SQL names each through ``self.physical_table(name)``, so
+    the same projection can write other physical tables: rebuild and verify build into shadows with
     ``Projection(tables={name: shadow})``. ``version_rows`` maps an aggregate type to the model
     and column whose ``version`` row records what it has applied (used to skip a poison event).
     """
@@ -61,8 +61,8 @@ class Projection(Consumer):
     def tables(cls) -> tuple[str, ...]:
         return tuple(model._meta.db_table for model in cls.models)
 
-    def t(self, table: str) -> str:
-        """Return the physical name of the owned table ``table``."""
+    def physical_table(self, table: str) -> str:
+        """Return the table this instance writes for the owned table ``table``: itself, or its rebuild shadow."""
         return self.physical[table]
 
     def shadow(self, suffix: str) -> "Projection":
@@ -74,7 +74,7 @@ class Projection(Consumer):
         if aggregate_type not in self.version_rows:
             return None
         model, field = self.version_rows[aggregate_type]
-        return self.t(model._meta.db_table), model._meta.get_field(field).column
+        return self.physical_table(model._meta.db_table), model._meta.get_field(field).column
 
     def write_side_differences(self, *, caught_up: bool) -> list[str]:
         """Compare the live tables with the write side's own read functions; ``[]`` when they agree."""

@@ -96,7 +96,7 @@ class _Pacer:
 
 def analyze(projection: Projection) -> None:
     """Give the planner fresh statistics for the projection's tables (autovacuum may be off or behind)."""
-    analyze_tables(read_alias(), [projection.t(table) for table in projection.tables()])
+    analyze_tables(read_alias(), [projection.physical_table(table) for table in projection.tables()])
 
 
 def drain_all(*, batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, int]:

@@ -105,7 +105,7 @@ def _compare_with_replay(projection: Projection) -> list[str]:
 
 def _compare_table(replay: _Replay, model: Any) -> list[str]:
     table = model._meta.db_table
-    shadow = replay.shadow.t(table)
+    shadow = replay.shadow.physical_table(table)
     key = _first_key_column(model)
     connection = connections[read_alias()]
     quote = connection.ops.quote_name

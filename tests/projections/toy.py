@@ -41,7 +41,7 @@ class ToyStatus(Projection):
     version_rows = {"order": (ToyOrderStatus, "order_id")}
 
     def apply(self, events: Sequence[StoredEvent], cursor: Any) -> None:
-        table, columns = self.t("toy_order_status"), columns_of(ToyOrderStatus)
+        table, columns = self.physical_table("toy_order_status"), columns_of(ToyOrderStatus)
         ids = sorted({event.aggregate_id for event in events})
         rows = {row["order_id"]: row for row in fetch_matching(cursor, f"SELECT * FROM {table}", "order_id", ids)}
         for stored in events:
