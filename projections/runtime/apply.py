@@ -29,10 +29,10 @@ def batches(
     store = event_store()
     while True:
         batch = store.read_batch(after=after, event_types=event_types, limit=limit)
-        events = [event for event in batch.events if until is None or event.at <= until]
+        events = [event for event in batch.events if until is None or event.drain_position <= until]
         if len(events) < len(batch.events) or (until is not None and batch.end > until):
             if events:
-                yield Batch(events, events[-1].at)
+                yield Batch(events, events[-1].drain_position)
             return  # reached ``until``
         if batch.events or batch.end != after:
             yield batch

@@ -55,7 +55,9 @@ def apply_or_park(consumer: Consumer, events: Sequence[StoredEvent], cursor: Any
 def _bisect(consumer: Consumer, streams: list[tuple[Stream, list[StoredEvent]]], cursor: Any, using: str) -> None:
     try:
         with transaction.atomic(using=using):
-            apply_events(consumer, sorted((e for _, evs in streams for e in evs), key=lambda event: event.at), cursor)
+            apply_events(
+                consumer, sorted((e for _, evs in streams for e in evs), key=lambda event: event.drain_position), cursor
+            )
     except (OperationalError, InterfaceError, ReceiverUnavailable):
         raise  # the database or a relay's receiver is failing: retry the whole batch later, park nothing
     except Exception as error:
@@ -97,7 +99,7 @@ def retry_due(consumer: Consumer, cursor: Any, up_to: Position, using: str) -> i
             from_position=parked.first_position,
             event_types=consumer.event_types(),
         )
-        events = [e for e in events if e.at <= up_to]
+        events = [e for e in events if e.drain_position <= up_to]
         try:
             with transaction.atomic(using=using):
                 apply_events(consumer, events, cursor)

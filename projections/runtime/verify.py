@@ -84,7 +84,7 @@ class _Replay:
         events = event_store().read_stream(
             aggregate_type=stream[0], aggregate_id=stream[1], from_position=start, event_types=self.shadow.event_types()
         )
-        ready = [e for e in events if e.at <= self.at and e.position < stop]
+        ready = [e for e in events if e.drain_position <= self.at and e.position < stop]
         if ready:
             apply_events(self.shadow, ready, cursor)
 

@@ -2,7 +2,7 @@
 
 A *position* says where a consumer is in the log's commit order: the timeline (which database
 cluster wrote the events, ADR 0017), the writing transaction and the event's position. Tuples
-compare in drain order, so ``event.at <= checkpoint`` means "already read".
+compare in drain order, so ``event.drain_position <= checkpoint`` means "already read".
 """
 
 import threading
@@ -62,7 +62,7 @@ class StoredEvent:
     traceparent: str | None = None  # the writing command's trace context, when tracing was on (ADR 0024)
 
     @property
-    def at(self) -> Position:
+    def drain_position(self) -> Position:
         """Where this event is in drain order."""
         return Position(self.timeline, self.txid, self.position)
 
@@ -80,7 +80,7 @@ class Batch:
 
     def more(self, limit: int) -> bool:
         """Say whether reading on may find more now: a full batch, or one that moved onto the next timeline."""
-        return len(self.events) == limit or self.end != (self.events[-1].at if self.events else None)
+        return len(self.events) == limit or self.end != (self.events[-1].drain_position if self.events else None)
 
 
 def raise_if_undecodable(events: Sequence[StoredEvent]) -> None:

@@ -136,7 +136,7 @@ class PostgresEventStore(EventStoreBase):
         with server_side_cursor(self.connection) as cursor:
             cursor.execute(_BATCH, params, binary=True)
             events = [stored_event(after.timeline, row[0], row[1], row[2:]) for row in cursor.fetchall()]
-        end = events[-1].at if events else after
+        end = events[-1].drain_position if events else after
         if len(events) == limit or span.next is None or (span.same_cluster and current_horizon <= span.next.first_txid):
             return Batch(events, end)
         return Batch(events, self._start_of(span.next, span.after_next, current_horizon, cluster))

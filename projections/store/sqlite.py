@@ -37,7 +37,7 @@ class SqliteEventStore(EventStoreBase):
                 [after.position, *types, limit],
             )
             events = [_stored(row) for row in cursor.fetchall()]
-        return Batch(events, events[-1].at if events else after)
+        return Batch(events, events[-1].drain_position if events else after)
 
     def readable_since(self, *, since: int | None) -> tuple[int, bool]:
         """Return the head, and whether it moved from ``since``: position order is commit order here."""
