@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 # The exponent stops here, so a long run of failures never overflows a float (2**1024 does);
-# with any cap the wait has long reached it (0.5 s * 2**40 is over 17,000 years).
+# every policy's cap is reached long before it (ADR 0034).
 _MAX_EXPONENT = 40
 
 

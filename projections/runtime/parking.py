@@ -22,7 +22,7 @@ from projections.runtime.consumer import Consumer, ReceiverUnavailable
 from projections.store import Position, StoredEvent, event_store
 
 MAX_ATTEMPTS = 5
-# 2 s, 4 s, 8 s, 16 s, then parked: the attempts bound the wait, so no cap and no jitter.
+# The attempts bound the wait (MAX_ATTEMPTS - 1 doublings, then parked), so no cap and no jitter (ADR 0034).
 BACKOFF = Backoff(first=2, max_attempts=MAX_ATTEMPTS)
 Stream = tuple[str, int]
 

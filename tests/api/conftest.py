@@ -40,11 +40,11 @@ def client_for(user) -> APIClient:
     return client
 
 
-def until(condition: Callable[[], bool], *, timeout: float = 10) -> None:
-    """Return once ``condition()`` holds (checked every 10 ms); fail after ``timeout`` seconds."""
+def until(condition: Callable[[], bool], *, timeout: float = 10, what: str = "the condition") -> None:
+    """Return once ``condition()`` holds (polled); fail, naming ``what``, after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, "never came true"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.01)
 
 

